@@ -1,0 +1,106 @@
+"""
+### Personalize training export
+
+Reads HubSpot's Snowflake share (connection `hubspot_snowflake`) and publishes Amazon Personalize
+training data for the "Maintaining Personalized Experiences with ML" stack:
+`train/<dataset_group>/{interactions,items,users}.csv`, then `config.json` (the stack's trigger).
+
+**Tasks**: `extract` (SQL in `include/sql/personalize/`) → `prepare` (cast, map event types and deal
+stages, stable user ids) → `validate` (Great Expectations: bad rows quarantined with a reason, then
+uniqueness and Personalize's minimums; a failure here publishes nothing) → `publish` (data files,
+manifest under `runs/<dataset_group>/<date>/`, then `config.json`).
+
+**Runs**: a scheduled run exports everything up to the end of its data interval's first day; a run
+triggered from the UI exports the `export_date` param (default: yesterday). Reruns rewrite the same keys
+with byte-identical content.
+
+**Configuration**: `include/config/pipeline.yaml`, overridable by the Airflow Variable
+`hubspot_pipeline_config`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Param, dag, get_current_context, task
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+from hubspot_pipeline.config import load_config
+
+CONFIG = load_config()
+
+default_args = {
+    "owner": "data-engineering",
+    "retries": 2,
+    "retry_delay": timedelta(minutes=1),
+    "retry_exponential_backoff": True,
+}
+
+
+@dag(
+    dag_id="personalize_training_export",
+    schedule=CronDataIntervalTimetable(CONFIG.personalize.schedule, timezone="UTC"),
+    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args,
+    tags=["hubspot", "personalize"],
+    doc_md=__doc__,
+    params={
+        "export_date": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            title="Export date",
+            description="Export the data as of the end of this day (UTC). Empty: the run's date.",
+        ),
+    },
+)
+def personalize_training_export():
+    @task
+    def plan_run() -> dict:
+        """Fix the run's export date and staging prefix."""
+        from hubspot_pipeline.personalize_export import export_date_for, run_key_for
+
+        context = get_current_context()
+        export_date = export_date_for(
+            context["params"].get("export_date"),
+            context.get("data_interval_start"),
+            pendulum.now("UTC"),
+        )
+        return {"export_date": export_date.isoformat(), "run_key": run_key_for(export_date, context["run_id"])}
+
+    @task
+    def extract(run: dict) -> dict:
+        from hubspot_pipeline import personalize_export
+
+        return personalize_export.extract(personalize_export.load_run(**run))
+
+    @task
+    def prepare(run: dict) -> dict:
+        from hubspot_pipeline import personalize_export
+
+        return personalize_export.prepare(personalize_export.load_run(**run))
+
+    @task
+    def validate(run: dict) -> dict:
+        from hubspot_pipeline import personalize_export
+
+        return personalize_export.validate(personalize_export.load_run(**run))
+
+    @task
+    def publish(run: dict) -> dict:
+        from hubspot_pipeline import personalize_export
+
+        return personalize_export.publish(personalize_export.load_run(**run))
+
+    run = plan_run()
+    extracted = extract(run)
+    prepared = prepare(run)
+    validated = validate(run)
+    published = publish(run)
+    extracted >> prepared >> validated >> published
+
+
+personalize_training_export()

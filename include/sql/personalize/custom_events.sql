@@ -1,0 +1,13 @@
+-- Custom behavioural events that occurred before the end of the export window. ID is the event's own
+-- unique id (OBJECTID is the contact the event belongs to, not an event id).
+SELECT
+    TO_VARCHAR(ID) AS EVENT_ID,
+    OBJECTID AS CONTACT_ID,
+    DATE_PART(EPOCH_SECOND, OCCURREDAT) AS OCCURRED_EPOCH,
+    TO_VARCHAR(PROPERTY_EVENT_TYPE) AS EVENT_TYPE,
+    TO_VARCHAR(PROPERTY_ITEM_ID) AS ITEM_ID,
+    TO_VARCHAR(PROPERTY_ITEM_PRICE) AS ITEM_PRICE
+FROM {{ event_table }}
+WHERE OCCURREDAT < %(window_end)s
+    AND (%(window_start)s IS NULL OR OCCURREDAT >= %(window_start)s)
+ORDER BY EVENT_ID, CONTACT_ID, OCCURRED_EPOCH

@@ -1,0 +1,55 @@
+"""Vectorised casting of HubSpot's loosely typed property values (text) into typed columns.
+
+Rules (documented in the README): numbers parse as decimals, anything else is null; dates are ISO-8601
+or Unix epoch seconds / milliseconds (13+ digits), anything else is null; text has control characters
+(newlines, tabs, …) replaced by spaces and is trimmed, empty text is null; identifiers are trimmed.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+_CONTROL_CHARACTERS = r"[\x00-\x1f\x7f-\x9f\u2028\u2029]"
+_EPOCH_MILLISECONDS_FROM = 100_000_000_000  # 13 digits: epoch seconds reach this in the year 5138
+
+TRUE_WORDS = frozenset({"true", "yes", "y", "1", "t"})
+FALSE_WORDS = frozenset({"false", "no", "n", "0", "f", ""})
+
+
+def clean_text(values: pd.Series) -> pd.Series:
+    """Replace control characters by spaces and trim; empty text becomes null."""
+    text = values.astype("string").str.replace(_CONTROL_CHARACTERS, " ", regex=True).str.strip()
+    return text.mask(text == "")
+
+
+def clean_identifier(values: pd.Series) -> pd.Series:
+    """Identifiers as trimmed text (numbers without a trailing ``.0``); empty becomes null."""
+    if pd.api.types.is_float_dtype(values):
+        values = values.astype("Int64")
+    return clean_text(values)
+
+
+def to_number(values: pd.Series) -> pd.Series:
+    """Parse text as a float; anything that is not a number (or is infinite) becomes null."""
+    numbers = pd.to_numeric(clean_text(values), errors="coerce").astype("Float64")
+    return numbers.mask(numbers.isin([float("inf"), float("-inf")]))
+
+
+def to_epoch_seconds(values: pd.Series) -> pd.Series:
+    """Parse ISO-8601 text or Unix epoch seconds/milliseconds into epoch seconds (``Int64``)."""
+    text = clean_text(values)
+    is_epoch = text.str.fullmatch(r"-?\d{1,18}").fillna(False).astype(bool)
+    epoch = pd.to_numeric(text.where(is_epoch), errors="coerce").astype("Float64")
+    epoch = epoch.where(epoch.abs() < _EPOCH_MILLISECONDS_FROM, epoch / 1000)
+    parsed = pd.to_datetime(text.where(~is_epoch), errors="coerce", utc=True, format="ISO8601")
+    iso_seconds = pd.Series(pd.NA, index=text.index, dtype="Float64")
+    valid = parsed.notna()
+    iso_seconds[valid] = (parsed[valid] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
+    return epoch.fillna(iso_seconds).floordiv(1).astype("Int64")
+
+
+def to_boolean(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse yes/no words into booleans (null is false); return the values and a mask of unrecognised text."""
+    words = values.astype("string").str.strip().str.lower().fillna("")
+    recognised = words.isin(TRUE_WORDS | FALSE_WORDS)
+    return words.isin(TRUE_WORDS).astype(bool), ~recognised

@@ -1,0 +1,75 @@
+"""Row accounting: every row a run reads ends written, skipped or quarantined, each with a reason, and
+the invariant *read = written + skipped + quarantined* is checked before anything is published."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+
+class AccountingError(RuntimeError):
+    """Rows went missing: the counts of a dataset do not add up."""
+
+
+@dataclass
+class DatasetLedger:
+    """Counts of one dataset's rows, by outcome and reason."""
+
+    read: int = 0
+    written: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    quarantined: Counter = field(default_factory=Counter)
+    corrected: Counter = field(default_factory=Counter)
+
+    def skip(self, reason: str, count: int) -> None:
+        if count:
+            self.skipped[reason] += int(count)
+
+    def correct(self, reason: str, count: int) -> None:
+        """Record values fixed by a documented rule (the row itself is still written)."""
+        if count:
+            self.corrected[reason] += int(count)
+
+    def quarantine(self, reasons: pd.Series) -> None:
+        """Record quarantined rows from their reason column (one reason string per row)."""
+        for reason, count in reasons.value_counts(sort=False).items():
+            self.quarantined[str(reason)] += int(count)
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())
+
+    @property
+    def quarantined_total(self) -> int:
+        return sum(self.quarantined.values())
+
+    def check(self, dataset: str) -> None:
+        """Raise :class:`AccountingError` unless read = written + skipped + quarantined."""
+        accounted = self.written + self.skipped_total + self.quarantined_total
+        if accounted != self.read:
+            raise AccountingError(
+                f"{dataset}: read {self.read} rows but accounted for {accounted} "
+                f"(written {self.written}, skipped {self.skipped_total}, "
+                f"quarantined {self.quarantined_total})"
+            )
+
+    def to_dict(self) -> dict:
+        return {
+            "read": self.read,
+            "written": self.written,
+            "skipped": dict(sorted(self.skipped.items())),
+            "quarantined": dict(sorted(self.quarantined.items())),
+            "corrected": dict(sorted(self.corrected.items())),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> DatasetLedger:
+        return cls(
+            read=data["read"],
+            written=data["written"],
+            skipped=Counter(data["skipped"]),
+            quarantined=Counter(data["quarantined"]),
+            corrected=Counter(data["corrected"]),
+        )

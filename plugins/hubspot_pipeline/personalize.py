@@ -1,0 +1,231 @@
+"""Personalize datasets from the share's rows: candidate interactions, items and users.
+
+Candidates carry the dataset's columns, typed, plus context columns (names starting with ``_``) that
+say where each row came from; those go to the quarantine file when a row is rejected and never reach a
+published CSV. Rows dropped on purpose are recorded in the dataset's :class:`DatasetLedger` with a reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import pandas as pd
+
+from hubspot_pipeline.config import PersonalizeConfig
+from hubspot_pipeline.datasets import INTERACTIONS, ITEMS, MAX_TEXTUAL_LENGTH, USERS, Dataset
+from hubspot_pipeline.formatting import clean_identifier, clean_text, to_boolean, to_epoch_seconds, to_number
+from hubspot_pipeline.ledger import DatasetLedger
+
+MAX_AGE = 120
+
+
+@dataclass(frozen=True)
+class ExportWindow:
+    """Interactions exported by a run: from ``start`` (None: all history) up to, excluding, ``end``."""
+
+    start: datetime | None
+    end: datetime
+    earliest: datetime
+
+    @classmethod
+    def for_date(cls, export_date: date, config: PersonalizeConfig) -> ExportWindow:
+        """The window of the export for ``export_date``: everything up to the end of that day (UTC)."""
+        end = datetime.combine(export_date + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+        start = end - timedelta(days=config.lookback_days) if config.lookback_days else None
+        earliest = datetime.combine(config.earliest_timestamp, datetime.min.time(), tzinfo=UTC)
+        return cls(start=start, end=end, earliest=max(earliest, start) if start else earliest)
+
+    def epoch_bounds(self) -> tuple[int, int]:
+        """Inclusive epoch-second bounds of a valid interaction timestamp."""
+        return int(self.earliest.timestamp()), int(self.end.timestamp()) - 1
+
+    def query_parameters(self) -> dict:
+        naive = {"window_start": self.start, "window_end": self.end}
+        return {key: value.replace(tzinfo=None) if value else None for key, value in naive.items()}
+
+
+def _candidates(
+    dataset: Dataset, columns: dict[str, pd.Series], context: dict[str, pd.Series]
+) -> pd.DataFrame:
+    ordered = {name: columns[name] for name in dataset.column_names}
+    return pd.DataFrame({**{f"_{name}": values for name, values in context.items()}, **ordered})
+
+
+def _categorical(values: pd.Series) -> pd.Series:
+    return clean_text(values)
+
+
+def build_items(products: pd.DataFrame, ledger: DatasetLedger) -> pd.DataFrame:
+    """Candidate items: one per catalogue product, with the product's external id as ``ITEM_ID``."""
+    ledger.read += len(products)
+    price = to_number(products["PRICE"])
+    ledger.correct(
+        "PRICE: not a number, rejected as missing", int((price.isna() & products["PRICE"].notna()).sum())
+    )
+    description = clean_text(products["DESCRIPTION"])
+    too_long = description.str.len() > MAX_TEXTUAL_LENGTH
+    ledger.correct(f"PRODUCT_DESCRIPTION: truncated to {MAX_TEXTUAL_LENGTH} characters", int(too_long.sum()))
+    promoted, unrecognised = to_boolean(products["PROMOTED"])
+    ledger.correct("PROMOTED: unrecognised value read as false", int(unrecognised.sum()))
+    created = to_epoch_seconds(products["CREATEDATE"])
+    updated = pd.to_numeric(products["UPDATED_EPOCH"], errors="coerce").astype("Int64")
+    ledger.correct("CREATION_TIMESTAMP: no create date, used the last update time", int(created.isna().sum()))
+    return _candidates(
+        ITEMS,
+        {
+            "ITEM_ID": clean_identifier(products["EXTERNAL_ID"]),
+            "PRICE": price,
+            "CATEGORY_L1": _categorical(products["CATEGORY_L1"]),
+            "CATEGORY_L2": _categorical(products["CATEGORY_L2"]),
+            "PRODUCT_DESCRIPTION": description.str.slice(0, MAX_TEXTUAL_LENGTH),
+            "GENDER": _categorical(products["GENDER"]),
+            "PROMOTED": promoted,
+            "CREATION_TIMESTAMP": created.fillna(updated),
+        },
+        {"PRODUCT_ID": clean_identifier(products["PRODUCT_ID"]), "RAW_PRICE": products["PRICE"]},
+    )
+
+
+def build_users(contacts: pd.DataFrame, user_ids: pd.DataFrame, ledger: DatasetLedger) -> pd.DataFrame:
+    """Candidate users: one per contact (duplicates of a user are dropped after validation)."""
+    ledger.read += len(contacts)
+    contact_ids = clean_identifier(contacts["CONTACT_ID"])
+    user_id = contact_ids.map(user_ids.set_index("CONTACT_ID")["USER_ID"])
+    age = to_number(contacts["AGE"])
+    unusable_age = (
+        (age.isna() & clean_text(contacts["AGE"]).notna()) | (age < 0) | (age > MAX_AGE) | (age % 1 != 0)
+    )
+    unusable_age = unusable_age.fillna(False).astype(bool)
+    ledger.correct(f"AGE: not a whole number from 0 to {MAX_AGE}, left empty", int(unusable_age.sum()))
+    return _candidates(
+        USERS,
+        {
+            "USER_ID": user_id,
+            "AGE": age.mask(unusable_age).astype("Int64"),
+            "GENDER": _categorical(contacts["GENDER"]),
+        },
+        {"CONTACT_ID": contact_ids},
+    )
+
+
+def _event_values(raw: pd.Series, ledger: DatasetLedger) -> pd.Series:
+    values = to_number(raw)
+    not_a_number = values.isna() & clean_text(raw).notna()
+    ledger.correct("EVENT_VALUE: not a number, left empty", int(not_a_number.sum()))
+    return values
+
+
+def custom_event_interactions(
+    events: pd.DataFrame, user_ids: pd.Series, config: PersonalizeConfig, ledger: DatasetLedger
+) -> pd.DataFrame:
+    """Candidate interactions from custom events, event types mapped through the configuration.
+
+    A type mapped to null is skipped; an unmapped type keeps its HubSpot name, which validation rejects.
+    """
+    ledger.read += len(events)
+    raw_type = clean_text(events["EVENT_TYPE"])
+    mapped_type = raw_type.map(config.event_types)
+    not_exported = raw_type.isin([source for source, target in config.event_types.items() if target is None])
+    ledger.skip("event type mapped to null (not exported)", int(not_exported.sum()))
+    events = events[~not_exported.to_numpy()]
+    contact_ids = clean_identifier(events["CONTACT_ID"])
+    return _candidates(
+        INTERACTIONS,
+        {
+            "USER_ID": contact_ids.map(user_ids),
+            "ITEM_ID": clean_identifier(events["ITEM_ID"]),
+            "TIMESTAMP": pd.to_numeric(events["OCCURRED_EPOCH"], errors="coerce").astype("Int64"),
+            "EVENT_TYPE": mapped_type[~not_exported].fillna(raw_type[~not_exported]),
+            "EVENT_VALUE": _event_values(events["ITEM_PRICE"], ledger),
+        },
+        {
+            "SOURCE_ID": "event:" + clean_identifier(events["EVENT_ID"]),
+            "CONTACT_ID": contact_ids,
+            "RAW_EVENT_TYPE": raw_type[~not_exported],
+        },
+    )
+
+
+def deal_interactions(
+    deal_rows: pd.DataFrame,
+    user_ids: pd.Series,
+    config: PersonalizeConfig,
+    window: ExportWindow,
+    ledger: DatasetLedger,
+) -> pd.DataFrame:
+    """Candidate interactions from deal line items: add-to-cart stage → AddToCart at the create date,
+    closed-won stage → Purchase at the close date (and AddToCart at the create date, if configured).
+
+    Deal rows without a line item, and interactions outside the export window, are skipped.
+    """
+    deals = config.deals
+    stage = clean_identifier(deal_rows["DEAL_STAGE"])
+    won = stage.isin(deals.closed_won_stages)
+    in_cart = stage.isin(deals.add_to_cart_stages) | (won & deals.closed_won_implies_add_to_cart)
+    base = pd.DataFrame(
+        {
+            "SOURCE_ID": "deal:"
+            + clean_identifier(deal_rows["DEAL_ID"]).fillna("<missing>")
+            + "/line_item:"
+            + clean_identifier(deal_rows["LINE_ITEM_ID"]).fillna("<missing>"),
+            "CONTACT_ID": clean_identifier(deal_rows["CONTACT_ID"]),
+            "ITEM_ID": clean_identifier(deal_rows["ITEM_ID"]),
+            "HAS_LINE_ITEM": deal_rows["LINE_ITEM_ID"].notna().to_numpy(),
+            "EVENT_VALUE": _event_values(deal_rows["UNIT_PRICE"], ledger),
+        }
+    )
+    carts = base[in_cart.to_numpy()].assign(
+        EVENT_TYPE=deals.add_to_cart_event_type,
+        TIMESTAMP=to_epoch_seconds(deal_rows["CREATEDATE"])[in_cart].to_numpy(),
+        SOURCE_ID=lambda frame: frame["SOURCE_ID"] + "/cart",
+    )
+    purchases = base[won.to_numpy()].assign(
+        EVENT_TYPE=deals.purchase_event_type,
+        TIMESTAMP=to_epoch_seconds(deal_rows["CLOSEDATE"])[won].to_numpy(),
+        SOURCE_ID=lambda frame: frame["SOURCE_ID"] + "/purchase",
+    )
+    expanded = pd.concat([carts, purchases], ignore_index=True)
+    ledger.read += len(expanded)
+    ledger.skip("deal has no line items", int((~expanded["HAS_LINE_ITEM"]).sum()))
+    expanded = expanded[expanded["HAS_LINE_ITEM"]]
+    timestamps = expanded["TIMESTAMP"].astype("Int64")
+    window_start, window_end = window.start, window.end
+    after_window = (timestamps >= int(window_end.timestamp())).fillna(False).astype(bool)
+    ledger.skip("deal date after the export date", int(after_window.sum()))
+    before_window = pd.Series(False, index=expanded.index)
+    if window_start is not None:
+        before_window = (timestamps < int(window_start.timestamp())).fillna(False).astype(bool)
+        ledger.skip("deal date before the lookback window", int(before_window.sum()))
+    expanded = expanded[~(after_window | before_window)]
+    return _candidates(
+        INTERACTIONS,
+        {
+            "USER_ID": expanded["CONTACT_ID"].map(user_ids),
+            "ITEM_ID": expanded["ITEM_ID"],
+            "TIMESTAMP": expanded["TIMESTAMP"].astype("Int64"),
+            "EVENT_TYPE": expanded["EVENT_TYPE"].astype("string"),
+            "EVENT_VALUE": expanded["EVENT_VALUE"],
+        },
+        {
+            "SOURCE_ID": expanded["SOURCE_ID"],
+            "CONTACT_ID": expanded["CONTACT_ID"],
+            "RAW_EVENT_TYPE": expanded["EVENT_TYPE"].astype("string"),
+        },
+    ).reset_index(drop=True)
+
+
+def drop_duplicate_rows(
+    frame: pd.DataFrame, key: list[str], reason: str, ledger: DatasetLedger
+) -> pd.DataFrame:
+    """Keep the first row of each ``key`` (rows must already be in a deterministic order); rows with an
+    empty key value are never duplicates of each other."""
+    duplicated = frame.duplicated(subset=key, keep="first") & frame[key].notna().all(axis=1)
+    ledger.skip(reason, int(duplicated.sum()))
+    return frame[~duplicated].reset_index(drop=True)
+
+
+def sort_for_output(frame: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
+    """The published row order: by the dataset's unique key, then every other column (stable across runs)."""
+    order = list(dataset.unique_key) + [name for name in frame.columns if name not in dataset.unique_key]
+    return frame.sort_values(order, kind="stable", na_position="last").reset_index(drop=True)

@@ -1,0 +1,244 @@
+"""The Personalize training export, one function per DAG task: extract → prepare → validate → publish.
+
+Tasks hand data to each other through Parquet files in the staging bucket, under a prefix unique to
+the run, so each task can be retried on its own and works on any worker. Nothing reaches the
+Personalize bucket before every dataset has passed validation; there the data files go first, then the
+run's manifest (outside ``train/``), then ``config.json``, the stack's trigger.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import pandas as pd
+
+from hubspot_pipeline.config import PipelineConfig, load_config
+from hubspot_pipeline.datasets import DATASETS
+from hubspot_pipeline.identity import contact_user_ids
+from hubspot_pipeline.ledger import DatasetLedger
+from hubspot_pipeline.personalize import (
+    ExportWindow,
+    build_items,
+    build_users,
+    custom_event_interactions,
+    deal_interactions,
+    drop_duplicate_rows,
+    sort_for_output,
+)
+from hubspot_pipeline.personalize_files import dataset_csv, json_bytes, mlops_config
+from hubspot_pipeline.storage import ObjectStore, object_store
+from hubspot_pipeline.warehouse import query_share
+
+log = logging.getLogger(__name__)
+
+DAG_ID = "personalize_training_export"
+SOURCE_QUERIES = {
+    "contacts": "personalize/contacts.sql",
+    "products": "personalize/products.sql",
+    "custom_events": "personalize/custom_events.sql",
+    "deal_line_items": "personalize/deal_line_items.sql",
+}
+DATASET_ORDER = ("items", "users", "interactions")
+
+
+@dataclass(frozen=True)
+class ExportRun:
+    """One run of the export: the configuration, the date exported, and the run's staging prefix."""
+
+    config: PipelineConfig
+    export_date: date
+    run_key: str
+
+    @property
+    def staging(self) -> ObjectStore:
+        storage = self.config.storage
+        return object_store(storage, storage.staging_bucket, self.config.personalize_s3_conn_id)
+
+    @property
+    def personalize(self) -> ObjectStore:
+        return object_store(
+            self.config.storage, self.config.personalize.bucket, self.config.personalize_s3_conn_id
+        )
+
+    @property
+    def window(self) -> ExportWindow:
+        return ExportWindow.for_date(self.export_date, self.config.personalize)
+
+    def staging_key(self, name: str) -> str:
+        return f"{self.config.storage.staging_prefix}/{DAG_ID}/{self.run_key}/{name}"
+
+    def save_ledgers(self, ledgers: dict[str, DatasetLedger]) -> None:
+        document = {name: ledger.to_dict() for name, ledger in ledgers.items()}
+        self.staging.put_bytes(self.staging_key("ledgers.json"), json_bytes(document), "application/json")
+
+    def load_ledgers(self) -> dict[str, DatasetLedger]:
+        document = json.loads(self.staging.get_bytes(self.staging_key("ledgers.json")))
+        return {name: DatasetLedger.from_dict(data) for name, data in document.items()}
+
+
+def export_date_for(requested: str | None, data_interval_start: datetime | None, now: datetime) -> date:
+    """The date a run exports: the ``export_date`` param, else the start of the run's data interval
+    (scheduled and backfill runs), else yesterday (a manual run without a logical date)."""
+    if requested:
+        return date.fromisoformat(requested)
+    if data_interval_start is not None:
+        return data_interval_start.astimezone(UTC).date()
+    return (now.astimezone(UTC) - timedelta(days=1)).date()
+
+
+def run_key_for(export_date: date, run_id: str) -> str:
+    """A staging prefix unique to the run: the export date and the run id made path-safe."""
+    return f"{export_date.isoformat()}/{re.sub(r'[^A-Za-z0-9_.-]', '_', run_id)}"
+
+
+def load_run(export_date: str, run_key: str) -> ExportRun:
+    """Rebuild the run inside a task, with the configuration as the Airflow Variable overrides it."""
+    return ExportRun(load_config(use_airflow_variable=True), date.fromisoformat(export_date), run_key)
+
+
+def extract(run: ExportRun) -> dict[str, int]:
+    """Run the share queries and stage their results; return rows read per source."""
+    personalize = run.config.personalize
+    parameters = {
+        "contacts": {},
+        "products": {},
+        "custom_events": run.window.query_parameters(),
+        "deal_line_items": {
+            "pipelines": personalize.deals.pipelines,
+            "stages": personalize.deals.add_to_cart_stages + personalize.deals.closed_won_stages,
+        },
+    }
+    counts = {}
+    for source, template in SOURCE_QUERIES.items():
+        frame = query_share(template, run.config.share, run.config.snowflake_conn_id, parameters[source])
+        run.staging.put_frame(run.staging_key(f"source/{source}.parquet"), frame)
+        counts[source] = len(frame)
+        log.info("extracted %s rows from %s", len(frame), source)
+    return counts
+
+
+def prepare(run: ExportRun) -> dict[str, dict]:
+    """Cast, map and identify the extracted rows into candidate dataset rows (staged)."""
+    sources = {
+        name: run.staging.get_frame(run.staging_key(f"source/{name}.parquet")) for name in SOURCE_QUERIES
+    }
+    ledgers = {name: DatasetLedger() for name in DATASETS}
+    user_ids = contact_user_ids(sources["contacts"]).set_index("CONTACT_ID")["USER_ID"]
+    personalize = run.config.personalize
+    candidates = {
+        "items": build_items(sources["products"], ledgers["items"]),
+        "users": build_users(sources["contacts"], user_ids.reset_index(), ledgers["users"]),
+        "interactions": pd.concat(
+            [
+                custom_event_interactions(
+                    sources["custom_events"], user_ids, personalize, ledgers["interactions"]
+                ),
+                deal_interactions(
+                    sources["deal_line_items"], user_ids, personalize, run.window, ledgers["interactions"]
+                ),
+            ],
+            ignore_index=True,
+        ),
+    }
+    for name, frame in candidates.items():
+        run.staging.put_frame(run.staging_key(f"candidates/{name}.parquet"), frame)
+    run.save_ledgers(ledgers)
+    return {name: ledger.to_dict() for name, ledger in ledgers.items()}
+
+
+def validate(run: ExportRun) -> dict:
+    """Validate candidates with Great Expectations: quarantine failing rows, drop duplicates, then check
+    the datasets as a whole (uniqueness, Personalize's minimums). Raises before anything is published."""
+    from hubspot_pipeline.validation import check_publishable, quarantine_invalid_rows
+
+    ledgers = run.load_ledgers()
+    personalize = run.config.personalize
+    results: dict[str, list] = {}
+    finals: dict[str, pd.DataFrame] = {}
+    allowed_items: set[str] | None = None
+    for name in DATASET_ORDER:
+        dataset, ledger = DATASETS[name], ledgers[name]
+        candidates = run.staging.get_frame(run.staging_key(f"candidates/{name}.parquet"))
+        allowed_values, value_bounds = {}, {}
+        if name == "interactions":
+            candidates = drop_duplicate_rows(
+                candidates.sort_values("_SOURCE_ID", kind="stable"),
+                ["_SOURCE_ID"],
+                "duplicate event id",
+                ledger,
+            )
+            allowed_values["EVENT_TYPE"] = personalize.personalize_event_types
+            if personalize.require_known_items and allowed_items is not None:
+                allowed_values["ITEM_ID"] = allowed_items
+            value_bounds["TIMESTAMP"] = run.window.epoch_bounds()
+        elif name == "items":
+            value_bounds["CREATION_TIMESTAMP"] = (0, run.window.epoch_bounds()[1])
+        checked = quarantine_invalid_rows(
+            candidates, dataset, allowed_values=allowed_values or None, value_bounds=value_bounds or None
+        )
+        ledger.quarantine(checked.quarantined["QUARANTINE_REASON"])
+        kept = sort_for_output(checked.kept, dataset)
+        key = list(dataset.unique_key)
+        kept = drop_duplicate_rows(
+            kept, key, f"duplicate of another row with the same {', '.join(key)}", ledger
+        )
+        ledger.written = len(kept)
+        ledger.check(name)
+        if name == "items":
+            allowed_items = set(kept["ITEM_ID"])
+        finals[name] = kept
+        results[name] = [summary.to_dict() for summary in checked.results]
+        run.staging.put_frame(run.staging_key(f"final/{name}.parquet"), kept)
+        run.staging.put_frame(run.staging_key(f"quarantine/{name}.parquet"), checked.quarantined)
+    publishable = check_publishable(
+        {name: frame[DATASETS[name].column_names] for name, frame in finals.items()},
+        min_interactions=personalize.min_interactions,
+        min_users_with_two=personalize.min_users_with_two_interactions,
+        required_event_types=personalize.required_event_types,
+    )
+    results["publishable"] = [summary.to_dict() for summary in publishable]
+    run.save_ledgers(ledgers)
+    return {"ledgers": {name: ledger.to_dict() for name, ledger in ledgers.items()}, "expectations": results}
+
+
+def _quarantine_csv(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def publish(run: ExportRun) -> dict:
+    """Publish the validated datasets: data files, quarantine files and manifest, then ``config.json``."""
+    personalize = run.config.personalize
+    store, ledgers = run.personalize, run.load_ledgers()
+    train, runs = personalize.train_prefix, personalize.run_prefix(run.export_date)
+    manifest: dict = {"export_date": run.export_date.isoformat(), "dataset_group": personalize.dataset_group}
+    files = {}
+    for name in DATASET_ORDER:
+        data = dataset_csv(run.staging.get_frame(run.staging_key(f"final/{name}.parquet")), DATASETS[name])
+        key = f"{train}/{name}.csv"
+        store.put_bytes(key, data, "text/csv")
+        files[name] = {"key": key, "rows": ledgers[name].written, "sha256": hashlib.sha256(data).hexdigest()}
+        quarantined = run.staging.get_frame(run.staging_key(f"quarantine/{name}.parquet"))
+        if len(quarantined):
+            quarantine_key = f"{runs}/quarantine/{name}.csv"
+            store.put_bytes(quarantine_key, _quarantine_csv(quarantined), "text/csv")
+            files[name]["quarantine_key"] = quarantine_key
+    manifest["files"] = files
+    manifest["ledgers"] = {name: ledger.to_dict() for name, ledger in ledgers.items()}
+    manifest_key = f"{runs}/manifest.json"
+    store.put_bytes(manifest_key, json_bytes(manifest), "application/json")
+    config_key = f"{train}/config.json"
+    store.put_bytes(
+        config_key, json_bytes(mlops_config(personalize, list(DATASET_ORDER))), "application/json"
+    )
+    run.staging.delete_prefix(run.staging_key(""))
+    return {
+        "files": {name: store.uri(entry["key"]) for name, entry in files.items()},
+        "manifest": store.uri(manifest_key),
+        "config": store.uri(config_key),
+        "ledgers": manifest["ledgers"],
+    }

@@ -1,0 +1,76 @@
+"""The files the MLOps stack reads: dataset CSVs and ``config.json``, both derived from
+:mod:`hubspot_pipeline.datasets` so headers, schemas and content agree."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import timedelta
+
+import pandas as pd
+
+from hubspot_pipeline.config import PersonalizeConfig, cron_interval
+from hubspot_pipeline.datasets import DATASETS, Dataset
+
+ECOMMERCE_RECIPE_ARN = "arn:aws:personalize:::recipe/aws-ecomm-{}"
+
+
+def dataset_csv(frame: pd.DataFrame, dataset: Dataset) -> bytes:
+    """The dataset as RFC 4180 CSV (UTF-8, header first, ``\\n`` line ends, booleans lower-case)."""
+    columns = frame[dataset.column_names].copy()
+    for column in dataset.columns:
+        if column.avro_type == "boolean":
+            columns[column.name] = columns[column.name].map({True: "true", False: "false"})
+    buffer = io.StringIO()
+    columns.to_csv(buffer, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL, na_rep="")
+    return buffer.getvalue().encode("utf-8")
+
+
+def max_age(schedule: str) -> str:
+    """The stack's ``maxAge`` for a cron schedule: one schedule interval, so each export re-imports."""
+    interval = cron_interval(schedule)
+    if interval % timedelta(days=1) == timedelta(0):
+        days = interval // timedelta(days=1)
+        return f"{days} day" if days == 1 else f"{days} days"
+    hours = max(1, round(interval / timedelta(hours=1)))
+    return f"{hours} hour" if hours == 1 else f"{hours} hours"
+
+
+def mlops_config(config: PersonalizeConfig, dataset_names: list[str]) -> dict:
+    """``config.json`` for the "Maintaining Personalized Experiences with ML" stack (ECOMMERCE domain)."""
+    group = config.dataset_group
+    datasets = {
+        name: {
+            "dataset": {"serviceConfig": {"name": f"{group}-{name}"}},
+            "schema": {
+                "serviceConfig": {
+                    "name": f"{group}-{name}-schema",
+                    "domain": "ECOMMERCE",
+                    "schema": DATASETS[name].avro_schema(),
+                }
+            },
+        }
+        for name in dataset_names
+    }
+    return {
+        "datasetGroup": {
+            "serviceConfig": {"name": group, "domain": "ECOMMERCE"},
+            "workflowConfig": {"maxAge": max_age(config.schedule)},
+        },
+        "datasets": datasets,
+        "recommenders": [
+            {
+                "serviceConfig": {
+                    "name": f"{group}-{use_case}",
+                    "recipeArn": ECOMMERCE_RECIPE_ARN.format(use_case),
+                }
+            }
+            for use_case in config.recommenders
+        ],
+    }
+
+
+def json_bytes(document: dict) -> bytes:
+    """Stable JSON bytes (sorted keys, fixed indentation) so reruns write identical objects."""
+    return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")

@@ -1,0 +1,71 @@
+"""Reading HubSpot's Snowflake share: the Airflow Snowflake hook, SQL files from ``include/sql/`` and
+results as pandas DataFrames.
+
+SQL files are Jinja templates rendered only with quoted identifiers (database, schema, table); every
+value is a bound parameter (``%(name)s``) passed to the Snowflake connector.
+"""
+
+from __future__ import annotations
+
+from contextlib import closing
+from typing import Any
+
+import pandas as pd
+from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from hubspot_pipeline.config import PROJECT_ROOT, ShareConfig, sql_identifier
+
+SQL_DIR = PROJECT_ROOT / "include" / "sql"
+
+_templates = Environment(
+    loader=FileSystemLoader(SQL_DIR), undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
+)
+
+
+class ShareHook(SnowflakeHook):
+    """The provider's Snowflake hook, also passing ``protocol`` and ``network_timeout`` from the connection
+    extra to the connector.
+
+    Production connections leave both unset (https, the connector's default timeout). The local emulator
+    speaks plain http on 127.0.0.1, and a timeout stops the connector retrying forever on a statement the
+    emulator rejects.
+    """
+
+    def _add_network_config(self, conn_config: dict[str, Any], extra_dict: dict[str, Any]) -> None:
+        super()._add_network_config(conn_config, extra_dict)
+        for key in ("protocol", "network_timeout"):
+            if extra_dict.get(key):
+                conn_config[key] = extra_dict[key]
+
+
+def quote_identifier(name: str) -> str:
+    """Quote a name already validated by :func:`hubspot_pipeline.config.sql_identifier`."""
+    return '"' + sql_identifier(name, "identifier") + '"'
+
+
+def render_sql(template_name: str, share: ShareConfig) -> str:
+    """Render ``include/sql/<template_name>`` with the share's quoted identifiers (never values)."""
+    database, schema = quote_identifier(share.database), quote_identifier(share.schema)
+    return _templates.get_template(template_name).render(
+        share=f"{database}.{schema}",
+        event_table=f"{database}.{schema}.{quote_identifier(share.event_table)}",
+    )
+
+
+def fetch_frame(hook: SnowflakeHook, sql: str, parameters: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Run one query with bound parameters and return its result as a DataFrame (Arrow-backed fetch)."""
+    with closing(hook.get_conn()) as connection, closing(connection.cursor()) as cursor:
+        cursor.execute(sql, parameters)
+        columns = [column.name for column in cursor.description]
+        frame = cursor.fetch_pandas_all()
+    if frame.empty:
+        return pd.DataFrame({name: pd.Series(dtype=object) for name in columns})
+    return frame
+
+
+def query_share(
+    template_name: str, share: ShareConfig, conn_id: str, parameters: dict[str, Any]
+) -> pd.DataFrame:
+    """Render an ``include/sql`` query for the share and fetch its result through ``conn_id``."""
+    return fetch_frame(ShareHook(snowflake_conn_id=conn_id), render_sql(template_name, share), parameters)

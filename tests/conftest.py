@@ -1,0 +1,131 @@
+"""Shared fixtures: an isolated Airflow home with a migrated metadata DB, a real S3 API (moto's server on
+127.0.0.1) and the pipeline configuration pointed at temporary folders.
+
+Airflow reads its configuration when first imported, so the environment is set here, at import time,
+before any test module imports Airflow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DIR = ROOT.parent / "shared" / "data" / "hubspot-tutorial-sample"
+
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="airflow-home-"))
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(_AIRFLOW_HOME),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}",
+        "GX_ANALYTICS_ENABLED": "False",
+    }
+)
+os.environ.pop("HUBSPOT_PIPELINE_CONFIG", None)
+os.environ.pop("AIRFLOW_VAR_HUBSPOT_PIPELINE_CONFIG", None)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 20.0) -> None:
+    """Wait until ``port`` accepts connections, failing early if ``process`` died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before listening on {port}")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout} s")
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """Stop a server we started, by its pid: SIGTERM, then SIGKILL after 10 s."""
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """A migrated Airflow metadata DB (SQLite) in a temporary AIRFLOW_HOME."""
+    subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True, env=os.environ.copy()
+    )
+    yield _AIRFLOW_HOME
+    shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    """moto's S3 server on 127.0.0.1, started for the session and stopped by its pid."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, process)
+        yield {"endpoint_url": f"http://127.0.0.1:{port}", "pid": process.pid}
+    finally:
+        stop_process(process)
+
+
+@pytest.fixture
+def s3_connection(moto_server, monkeypatch):
+    """The ``personalize_s3`` Airflow connection pointed at a freshly reset moto server."""
+    import urllib.request
+
+    urllib.request.urlopen(
+        urllib.request.Request(f"{moto_server['endpoint_url']}/moto-api/reset", method="POST")
+    ).close()
+    connection = {
+        "conn_type": "aws",
+        "login": "moto-access-key",
+        "password": "moto-secret-key",
+        "extra": {"region_name": "eu-west-1", "endpoint_url": moto_server["endpoint_url"]},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_PERSONALIZE_S3", json.dumps(connection))
+    return connection
+
+
+@pytest.fixture
+def pipeline_override(tmp_path, monkeypatch):
+    """Point the pipeline's configuration (through the Airflow Variable) at a temporary object folder;
+    returns a function to merge further overrides."""
+    override: dict = {"storage": {"local_root": str(tmp_path / "objects")}}
+
+    def apply(extra: dict | None = None) -> dict:
+        from hubspot_pipeline.config import deep_merge
+
+        nonlocal override
+        override = deep_merge(override, extra or {})
+        monkeypatch.setenv("AIRFLOW_VAR_HUBSPOT_PIPELINE_CONFIG", json.dumps(override))
+        return override
+
+    apply()
+    return apply

@@ -1,0 +1,57 @@
+"""Configuration: defaults load, overrides merge, identifiers are validated."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hubspot_pipeline.config import ConfigError, cron_interval, load_config, raw_config
+
+
+def test_defaults_load_and_name_the_tutorial_share():
+    config = load_config()
+    assert config.share.database == "HUB_23826378_DB"
+    assert config.share.schema == "V2_DAILY"
+    assert config.personalize.deals.closed_won_stages == ("57441673",)
+    assert {"View", "Purchase"} <= config.personalize.personalize_event_types
+    assert config.storage.backend == "local"
+
+
+def test_file_and_variable_overrides_merge_in_order(tmp_path, monkeypatch):
+    override_file = tmp_path / "override.yaml"
+    override_file.write_text("share:\n  schema: v2_live\npersonalize:\n  dataset_group: from-file\n")
+    monkeypatch.setenv("HUBSPOT_PIPELINE_CONFIG", str(override_file))
+    monkeypatch.setenv(
+        "AIRFLOW_VAR_HUBSPOT_PIPELINE_CONFIG", json.dumps({"personalize": {"bucket": "from-var"}})
+    )
+    config = load_config(use_airflow_variable=True)
+    assert config.share.schema == "V2_LIVE"
+    assert config.personalize.dataset_group == "from-file"
+    assert config.personalize.bucket == "from-var"
+    assert config.share.database == "HUB_23826378_DB"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ['HUB"; DROP TABLE X; --', "a.b", "x y", "1abc", "", "v2_daily)", "robert'); --"],
+)
+@pytest.mark.parametrize("key", ["database", "schema", "event_table"])
+def test_injection_attempts_in_identifiers_are_rejected(key, name):
+    with pytest.raises(ConfigError, match=f"share.{key}"):
+        load_config(override={"share": {key: name}})
+
+
+def test_missing_key_is_named():
+    raw = raw_config()
+    del raw["personalize"]["deals"]
+    from hubspot_pipeline.config import parse_config
+
+    with pytest.raises(ConfigError, match="deals"):
+        parse_config(raw)
+
+
+def test_cron_interval():
+    assert cron_interval("0 3 * * *").days == 1
+    assert cron_interval("0 3 * * 1").days == 7
+    assert cron_interval("0 */6 * * *").total_seconds() == 6 * 3600

@@ -1,0 +1,57 @@
+"""Object stores: the local folder and S3 through the Airflow AWS connection (moto's real server)."""
+
+from __future__ import annotations
+
+import boto3
+import pandas as pd
+import pytest
+
+from hubspot_pipeline.storage import LocalObjectStore, S3ObjectStore
+
+
+def test_local_store_lays_out_bucket_and_key_and_round_trips(tmp_path):
+    store = LocalObjectStore(tmp_path, "my-bucket")
+    store.put_bytes("train/group/items.csv", b"a,b\n", "text/csv")
+    store.put_bytes("train/group/items.csv", b"new\n", "text/csv")
+    assert (tmp_path / "my-bucket" / "train/group/items.csv").read_bytes() == b"new\n"
+    assert store.list_keys("train/") == ["train/group/items.csv"]
+    assert not [p for p in (tmp_path / "my-bucket" / "train/group").iterdir() if p.name.startswith(".")]
+    frame = pd.DataFrame({"A": ["x", None], "B": pd.array([1, None], dtype="Int64")})
+    store.put_frame("staging/f.parquet", frame)
+    pd.testing.assert_frame_equal(store.get_frame("staging/f.parquet"), frame, check_dtype=False)
+    store.delete_prefix("staging/")
+    assert store.list_keys("") == ["train/group/items.csv"]
+
+
+def test_local_store_refuses_keys_outside_the_bucket(tmp_path):
+    with pytest.raises(ValueError, match="escapes"):
+        LocalObjectStore(tmp_path, "b").put_bytes("../other/x", b"", "text/plain")
+
+
+@pytest.mark.parametrize(
+    ("encryption", "kms_key_id"),
+    [("AES256", None), ("aws:kms", "arn:aws:kms:eu-west-1:111122223333:key/test")],
+)
+def test_s3_store_writes_encrypted_objects_through_the_connection(s3_connection, encryption, kms_key_id):
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_connection["extra"]["endpoint_url"],
+        region_name="eu-west-1",
+        aws_access_key_id="moto-access-key",
+        aws_secret_access_key="moto-secret-key",
+    )
+    client.create_bucket(
+        Bucket="personalize-test", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    store = S3ObjectStore(
+        "personalize_s3", "personalize-test", server_side_encryption=encryption, kms_key_id=kms_key_id
+    )
+    store.put_bytes("train/g/items.csv", b"ITEM_ID\n1\n", "text/csv")
+    head = client.head_object(Bucket="personalize-test", Key="train/g/items.csv")
+    assert head["ServerSideEncryption"] == encryption
+    if kms_key_id:
+        assert head["SSEKMSKeyId"] == kms_key_id
+    assert store.get_bytes("train/g/items.csv") == b"ITEM_ID\n1\n"
+    assert store.list_keys("train/") == ["train/g/items.csv"]
+    store.delete_prefix("train/")
+    assert store.list_keys("") == []
