@@ -58,7 +58,7 @@ default_args = {
     },
 )
 def personalize_training_export():
-    @task
+    @task(multiple_outputs=False)
     def plan_run() -> dict:
         """Fix the run's export date and staging prefix."""
         from hubspot_pipeline.personalize_export import export_date_for, run_key_for
@@ -69,27 +69,28 @@ def personalize_training_export():
             context.get("data_interval_start"),
             pendulum.now("UTC"),
         )
-        return {"export_date": export_date.isoformat(), "run_key": run_key_for(export_date, context["run_id"])}
+        run_key = run_key_for(export_date, context["run_id"])
+        return {"export_date": export_date.isoformat(), "run_key": run_key}
 
-    @task
+    @task(multiple_outputs=False)
     def extract(run: dict) -> dict:
         from hubspot_pipeline import personalize_export
 
         return personalize_export.extract(personalize_export.load_run(**run))
 
-    @task
+    @task(multiple_outputs=False)
     def prepare(run: dict) -> dict:
         from hubspot_pipeline import personalize_export
 
         return personalize_export.prepare(personalize_export.load_run(**run))
 
-    @task
+    @task(multiple_outputs=False)
     def validate(run: dict) -> dict:
         from hubspot_pipeline import personalize_export
 
         return personalize_export.validate(personalize_export.load_run(**run))
 
-    @task
+    @task(multiple_outputs=False)
     def publish(run: dict) -> dict:
         from hubspot_pipeline import personalize_export
 

@@ -73,7 +73,10 @@ def stop_process(process: subprocess.Popen) -> None:
 def airflow_db() -> Path:
     """A migrated Airflow metadata DB (SQLite) in a temporary AIRFLOW_HOME."""
     subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True, env=os.environ.copy()
+        [sys.executable, "-m", "airflow", "db", "migrate"],
+        check=True,
+        capture_output=True,
+        env=os.environ.copy(),
     )
     yield _AIRFLOW_HOME
     shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)

@@ -88,6 +88,7 @@ class PersonalizeConfig:
     earliest_timestamp: date
     require_known_items: bool
     event_types: dict[str, str | None]
+    event_types_without_items: tuple[str, ...]
     deals: DealConfig
     min_interactions: int
     min_users_with_two_interactions: int
@@ -226,6 +227,9 @@ def parse_config(raw: dict) -> PipelineConfig:
                 earliest_timestamp=date.fromisoformat(str(personalize["earliest_timestamp"])),
                 require_known_items=bool(personalize["require_known_items"]),
                 event_types=_event_types(personalize["event_types"]),
+                event_types_without_items=tuple(
+                    str(name) for name in personalize["event_types_without_items"]
+                ),
                 deals=DealConfig(
                     pipelines=_string_tuple(deals["pipelines"], "personalize.deals.pipelines"),
                     add_to_cart_stages=_string_tuple(

@@ -7,10 +7,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import pandas as pd
+from airflow.sdk.exceptions import AirflowFailException
 
 
-class AccountingError(RuntimeError):
-    """Rows went missing: the counts of a dataset do not add up."""
+class AccountingError(AirflowFailException):
+    """Rows went missing: the counts of a dataset do not add up (the task fails without retrying)."""
 
 
 @dataclass

@@ -121,13 +121,18 @@ def custom_event_interactions(
 ) -> pd.DataFrame:
     """Candidate interactions from custom events, event types mapped through the configuration.
 
-    A type mapped to null is skipped; an unmapped type keeps its HubSpot name, which validation rejects.
+    A type mapped to null, and a cart-level type without an item, are skipped; an unmapped type keeps its
+    HubSpot name, which validation rejects.
     """
     ledger.read += len(events)
     raw_type = clean_text(events["EVENT_TYPE"])
     mapped_type = raw_type.map(config.event_types)
     not_exported = raw_type.isin([source for source, target in config.event_types.items() if target is None])
     ledger.skip("event type mapped to null (not exported)", int(not_exported.sum()))
+    cart_level = raw_type.isin(config.event_types_without_items) & clean_identifier(events["ITEM_ID"]).isna()
+    cart_level = cart_level.fillna(False).astype(bool) & ~not_exported
+    ledger.skip("cart-level event without an item (event_types_without_items)", int(cart_level.sum()))
+    not_exported = not_exported | cart_level
     events = events[~not_exported.to_numpy()]
     contact_ids = clean_identifier(events["CONTACT_ID"])
     return _candidates(

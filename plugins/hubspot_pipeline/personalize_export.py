@@ -151,55 +151,64 @@ def prepare(run: ExportRun) -> dict[str, dict]:
     return {name: ledger.to_dict() for name, ledger in ledgers.items()}
 
 
+def row_rules(run: ExportRun, published_items: set[str] | None) -> tuple[dict, dict]:
+    """Per dataset, the allowed values and value bounds its rows are validated against."""
+    personalize, window_bounds = run.config.personalize, run.window.epoch_bounds()
+    allowed_values: dict[str, dict] = {"interactions": {"EVENT_TYPE": personalize.personalize_event_types}}
+    if personalize.require_known_items and published_items is not None:
+        allowed_values["interactions"]["ITEM_ID"] = published_items
+    value_bounds = {
+        "interactions": {"TIMESTAMP": window_bounds},
+        "items": {"CREATION_TIMESTAMP": (0, window_bounds[1])},
+    }
+    return allowed_values, value_bounds
+
+
 def validate(run: ExportRun) -> dict:
     """Validate candidates with Great Expectations: quarantine failing rows, drop duplicates, then check
-    the datasets as a whole (uniqueness, Personalize's minimums). Raises before anything is published."""
+    the datasets as a whole (uniqueness, Personalize's minimums). Raises before anything is published.
+
+    Items are validated first: interactions may only name items that are published.
+    """
     from hubspot_pipeline.validation import check_publishable, quarantine_invalid_rows
 
     ledgers = run.load_ledgers()
     personalize = run.config.personalize
     results: dict[str, list] = {}
     finals: dict[str, pd.DataFrame] = {}
-    allowed_items: set[str] | None = None
     for name in DATASET_ORDER:
         dataset, ledger = DATASETS[name], ledgers[name]
         candidates = run.staging.get_frame(run.staging_key(f"candidates/{name}.parquet"))
-        allowed_values, value_bounds = {}, {}
         if name == "interactions":
-            candidates = drop_duplicate_rows(
-                candidates.sort_values("_SOURCE_ID", kind="stable"),
-                ["_SOURCE_ID"],
-                "duplicate event id",
-                ledger,
-            )
-            allowed_values["EVENT_TYPE"] = personalize.personalize_event_types
-            if personalize.require_known_items and allowed_items is not None:
-                allowed_values["ITEM_ID"] = allowed_items
-            value_bounds["TIMESTAMP"] = run.window.epoch_bounds()
-        elif name == "items":
-            value_bounds["CREATION_TIMESTAMP"] = (0, run.window.epoch_bounds()[1])
+            candidates = candidates.sort_values("_SOURCE_ID", kind="stable")
+            candidates = drop_duplicate_rows(candidates, ["_SOURCE_ID"], "duplicate event id", ledger)
+        published_items = set(finals["items"]["ITEM_ID"]) if "items" in finals else None
+        allowed_values, value_bounds = row_rules(run, published_items)
         checked = quarantine_invalid_rows(
-            candidates, dataset, allowed_values=allowed_values or None, value_bounds=value_bounds or None
+            candidates, dataset, allowed_values=allowed_values.get(name), value_bounds=value_bounds.get(name)
         )
         ledger.quarantine(checked.quarantined["QUARANTINE_REASON"])
-        kept = sort_for_output(checked.kept, dataset)
         key = list(dataset.unique_key)
         kept = drop_duplicate_rows(
-            kept, key, f"duplicate of another row with the same {', '.join(key)}", ledger
+            sort_for_output(checked.kept, dataset),
+            key,
+            f"duplicate of another row with the same {', '.join(key)}",
+            ledger,
         )
         ledger.written = len(kept)
         ledger.check(name)
-        if name == "items":
-            allowed_items = set(kept["ITEM_ID"])
         finals[name] = kept
         results[name] = [summary.to_dict() for summary in checked.results]
         run.staging.put_frame(run.staging_key(f"final/{name}.parquet"), kept)
         run.staging.put_frame(run.staging_key(f"quarantine/{name}.parquet"), checked.quarantined)
+    allowed_values, value_bounds = row_rules(run, set(finals["items"]["ITEM_ID"]))
     publishable = check_publishable(
         {name: frame[DATASETS[name].column_names] for name, frame in finals.items()},
         min_interactions=personalize.min_interactions,
         min_users_with_two=personalize.min_users_with_two_interactions,
         required_event_types=personalize.required_event_types,
+        allowed_values=allowed_values,
+        value_bounds=value_bounds,
     )
     results["publishable"] = [summary.to_dict() for summary in publishable]
     run.save_ledgers(ledgers)

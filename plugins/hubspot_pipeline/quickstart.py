@@ -1,0 +1,157 @@
+"""README command 1: seed the local share, serve it, run ``personalize_training_export`` through Airflow
+(``airflow dags test``) and print where the files are with a summary of every dataset's rows.
+
+Everything lives under ``var/`` in the project (git-ignored): ``var/share`` (the DuckDB share),
+``var/airflow`` (Airflow's home and SQLite metadata DB), ``var/objects/<bucket>/<key>`` (local "S3").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from datetime import date, timedelta
+from pathlib import Path
+
+from hubspot_pipeline.config import PROJECT_ROOT, ShareConfig, load_config
+from hubspot_pipeline.local.emulator import RunningEmulator, running_emulator
+
+VAR_DIR = PROJECT_ROOT / "var"
+SHARE_DIR = VAR_DIR / "share"
+TUTORIAL_SAMPLE_DIR = PROJECT_ROOT.parent / "shared" / "data" / "hubspot-tutorial-sample"
+TUTORIAL_EXPORT_DATE = date(2024, 2, 13)  # the sample's last event day
+DAG_ID = "personalize_training_export"
+
+
+def snowflake_connection(emulator: RunningEmulator, share: ShareConfig) -> str:
+    """The ``hubspot_snowflake`` Airflow connection (JSON) reaching the local emulator."""
+    return json.dumps(
+        {
+            "conn_type": "snowflake",
+            "login": "local",
+            "password": "local",
+            "schema": share.schema,
+            "extra": {
+                "account": "local",
+                "database": share.database,
+                "host": emulator.host,
+                "port": emulator.port,
+                "protocol": "http",
+                "network_timeout": 60,
+            },
+        }
+    )
+
+
+def seed(source: str, share: ShareConfig, arguments: argparse.Namespace) -> dict[str, int]:
+    """Seed ``var/share`` from the generator or the tutorial sample; return rows per table."""
+    if source == "tutorial":
+        from hubspot_pipeline.local.tutorial import load_tutorial_sample
+
+        return load_tutorial_sample(
+            arguments.sample_dir,
+            SHARE_DIR,
+            database=share.database,
+            schema=share.schema,
+            event_table=share.event_table,
+        )
+    from hubspot_pipeline.local.generator import generate_share
+
+    return generate_share(
+        SHARE_DIR,
+        database=share.database,
+        schema=share.schema,
+        event_table=share.event_table,
+        seed=arguments.seed,
+        contacts=arguments.contacts,
+        products=arguments.products,
+        days=arguments.days,
+        events_per_day=arguments.events_per_day,
+        end_date=arguments.export_date,
+        dirty_share=arguments.dirty_share,
+    )
+
+
+def run_dag(export_date: date, environment: dict[str, str]) -> subprocess.CompletedProcess:
+    """Migrate Airflow's DB if needed and run the DAG once through ``airflow dags test``."""
+    log_dir = VAR_DIR / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with (log_dir / "quickstart-airflow.log").open("w") as log:
+        subprocess.run(["airflow", "db", "migrate"], check=True, env=environment, stdout=log, stderr=log)
+        conf = json.dumps({"export_date": export_date.isoformat()})
+        command = ["airflow", "dags", "test", DAG_ID, export_date.isoformat(), "--conf", conf]
+        return subprocess.run(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
+
+
+def print_summary(export_date: date) -> None:
+    """Print the published keys and the row accounting from the run's manifest."""
+    config = load_config().personalize
+    bucket = load_config().storage.local_root / config.bucket
+    manifest = json.loads((bucket / config.run_prefix(export_date) / "manifest.json").read_text())
+    print(f"\nPublished to {bucket}/{config.train_prefix}/ (config.json last):")
+    for entry in manifest["files"].values():
+        print(f"  {entry['key']:<45} sha256 {entry['sha256'][:12]}…")
+    print(f"  {config.train_prefix}/config.json")
+    print(f"Run manifest: {bucket / config.run_prefix(export_date) / 'manifest.json'}\n")
+    print(f"{'dataset':<14}{'read':>9}{'written':>9}{'skipped':>9}{'quarantined':>13}")
+    for name, ledger in manifest["ledgers"].items():
+        skipped, quarantined = sum(ledger["skipped"].values()), sum(ledger["quarantined"].values())
+        print(f"{name:<14}{ledger['read']:>9}{ledger['written']:>9}{skipped:>9}{quarantined:>13}")
+    for name, ledger in manifest["ledgers"].items():
+        for outcome in ("skipped", "quarantined", "corrected"):
+            for reason, count in ledger[outcome].items():
+                print(f"  {name} {outcome}: {count} × {reason}")
+    for name, entry in manifest["files"].items():
+        if "quarantine_key" in entry:
+            print(f"Quarantined {name} rows, with reasons: {bucket / entry['quarantine_key']}")
+
+
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="scripts/demo.sh", description=__doc__.splitlines()[0])
+    parser.add_argument("--source", choices=("generated", "tutorial"), default="generated")
+    parser.add_argument(
+        "--export-date", type=date.fromisoformat, help="default: yesterday (tutorial: 2024-02-13)"
+    )
+    parser.add_argument("--sample-dir", type=Path, default=TUTORIAL_SAMPLE_DIR)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--contacts", type=int, default=2000)
+    parser.add_argument("--products", type=int, default=300)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--events-per-day", type=int, default=300)
+    parser.add_argument("--dirty-share", type=float, default=0.02)
+    arguments = parser.parse_args(argv)
+    if arguments.export_date is None:
+        tutorial = arguments.source == "tutorial"
+        arguments.export_date = TUTORIAL_EXPORT_DATE if tutorial else date.today() - timedelta(days=1)
+    return arguments
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = _arguments(argv)
+    config = load_config()
+    print(f"==> seeding the local share ({arguments.source}) in {SHARE_DIR}")
+    SHARE_DIR.mkdir(parents=True, exist_ok=True)
+    for table, rows in seed(arguments.source, config.share, arguments).items():
+        print(f"  {table:<40}{rows:>9} rows")
+    with running_emulator(SHARE_DIR, log_path=VAR_DIR / "logs" / "emulator.log") as emulator:
+        print(f"==> Snowflake emulator on {emulator.host}:{emulator.port} (pid {emulator.pid})")
+        environment = {
+            **os.environ,
+            "AIRFLOW_CONN_HUBSPOT_SNOWFLAKE": snowflake_connection(emulator, config.share),
+        }
+        print(f"==> airflow dags test {DAG_ID} (export date {arguments.export_date}); log: var/logs/")
+        result = run_dag(arguments.export_date, environment)
+    if result.returncode != 0:
+        log = (VAR_DIR / "logs" / "quickstart-airflow.log").read_text(errors="replace").splitlines()
+        print("\n".join(log[-40:]), file=sys.stderr)
+        print(f"\nThe DAG run failed (exit {result.returncode}); full log: var/logs/", file=sys.stderr)
+        return result.returncode
+    print_summary(arguments.export_date)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""``personalize_training_export`` end to end through Airflow (``dag.test()``) against the fakesnow
+emulator: the tutorial's sample data, a generated dirty share, reruns, failures and S3 (moto)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import boto3
+import pandas as pd
+import pytest
+from airflow.dag_processing.dagbag import DagBag
+
+from hubspot_pipeline.config import load_config
+from hubspot_pipeline.local.emulator import running_emulator
+from hubspot_pipeline.local.generator import DEFAULT_END_DATE, generate_share
+from hubspot_pipeline.local.tutorial import load_tutorial_sample
+from hubspot_pipeline.quickstart import TUTORIAL_EXPORT_DATE, snowflake_connection
+from tests.conftest import ROOT, SAMPLE_DIR
+from tests.personalize_rules import check_training_folder
+
+DAG_ID = "personalize_training_export"
+CONFIG = load_config()
+GROUP = CONFIG.personalize.dataset_group
+BUCKET = CONFIG.personalize.bucket
+
+
+@pytest.fixture(scope="module")
+def dag(airflow_db):
+    return DagBag(dag_folder=str(ROOT / "dags")).get_dag(DAG_ID)
+
+
+@pytest.fixture(scope="module")
+def tutorial_emulator(tmp_path_factory):
+    share_dir = tmp_path_factory.mktemp("tutorial-share")
+    load_tutorial_sample(SAMPLE_DIR, share_dir)
+    with running_emulator(share_dir) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def dirty_emulator(tmp_path_factory):
+    share_dir = tmp_path_factory.mktemp("dirty-share")
+    generate_share(share_dir, contacts=1500, products=200, days=60, events_per_day=200, dirty_share=0.03)
+    with running_emulator(share_dir) as emulator:
+        yield emulator
+
+
+def _use_share(monkeypatch, emulator) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_HUBSPOT_SNOWFLAKE", snowflake_connection(emulator, CONFIG.share))
+
+
+def _run_dag(dag, export_date: date):
+    logical_date = datetime(export_date.year, export_date.month, export_date.day, 3, tzinfo=UTC)
+    return dag.test(logical_date=logical_date, run_conf={"export_date": export_date.isoformat()})
+
+
+def _run(dag, export_date: date) -> str:
+    return str(_run_dag(dag, export_date).state)
+
+
+def _objects(root: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+def _source_pii(sample_dir: Path) -> set[str]:
+    contacts = pd.read_csv(sample_dir / "email.csv", dtype=str, keep_default_na=False)
+    return set(contacts["EMAIL"]) | {
+        f"{first} {last}" for first, last in zip(contacts.FIRSTNAME, contacts.LASTNAME, strict=True)
+    }
+
+
+def test_tutorial_sample_becomes_valid_training_data(
+    dag, tutorial_emulator, pipeline_override, monkeypatch, tmp_path
+):
+    _use_share(monkeypatch, tutorial_emulator)
+    assert _run(dag, TUTORIAL_EXPORT_DATE) == "success"
+    bucket = tmp_path / "objects" / BUCKET
+    train = bucket / "train" / GROUP
+    assert check_training_folder(train) == []
+    items = pd.read_csv(train / "items.csv", dtype=str, keep_default_na=False)
+    catalogue = pd.read_csv(SAMPLE_DIR / "items.csv", dtype=str, keep_default_na=False)
+    assert sorted(items["ITEM_ID"]) == sorted(
+        catalogue["ITEM_ID"]
+    )  # every product, once, with or without events
+    merged = items.merge(catalogue, on="ITEM_ID", suffixes=("", "_SOURCE"))
+    assert (
+        merged["PRODUCT_DESCRIPTION"] == merged["PRODUCT_DESCRIPTION_SOURCE"]
+    ).all()  # quotes, commas intact
+    assert set(items["PROMOTED"]) == {"true", "false"}
+    interactions = pd.read_csv(train / "interactions.csv", dtype=str, keep_default_na=False)
+    assert {"View", "Purchase", "AddToCart", "ViewCart", "StartCheckout"} == set(interactions["EVENT_TYPE"])
+    users = pd.read_csv(train / "users.csv", dtype=str)
+    assert users.columns.tolist() == ["USER_ID", "AGE", "GENDER"] and len(users) == 6000
+    manifest = json.loads(
+        (bucket / "runs" / GROUP / TUTORIAL_EXPORT_DATE.isoformat() / "manifest.json").read_text()
+    )
+    ledger = manifest["ledgers"]["interactions"]
+    assert ledger["read"] == ledger["written"] + sum(ledger["skipped"].values()) + sum(
+        ledger["quarantined"].values()
+    )
+    assert ledger["written"] == len(interactions)
+    published = b"".join(_objects(bucket).values()).decode("utf-8")
+    assert not [value for value in _source_pii(SAMPLE_DIR) if value in published]
+
+
+def test_rerun_of_the_same_date_is_byte_identical(
+    dag, tutorial_emulator, pipeline_override, monkeypatch, tmp_path
+):
+    _use_share(monkeypatch, tutorial_emulator)
+    assert _run(dag, TUTORIAL_EXPORT_DATE) == "success"
+    first = _objects(tmp_path / "objects" / BUCKET)
+    assert _run(dag, TUTORIAL_EXPORT_DATE) == "success"
+    assert _objects(tmp_path / "objects" / BUCKET) == first
+    assert not list(
+        (tmp_path / "objects" / CONFIG.storage.staging_bucket).rglob("*.parquet")
+    )  # staging cleaned
+
+
+def test_dirty_generated_share_is_quarantined_with_reasons(
+    dag, dirty_emulator, pipeline_override, monkeypatch, tmp_path
+):
+    _use_share(monkeypatch, dirty_emulator)
+    assert _run(dag, DEFAULT_END_DATE) == "success"
+    bucket = tmp_path / "objects" / BUCKET
+    assert check_training_folder(bucket / "train" / GROUP) == []
+    run_folder = bucket / "runs" / GROUP / DEFAULT_END_DATE.isoformat()
+    manifest = json.loads((run_folder / "manifest.json").read_text())
+    for name, ledger in manifest["ledgers"].items():
+        quarantined = sum(ledger["quarantined"].values())
+        assert ledger["read"] == ledger["written"] + sum(ledger["skipped"].values()) + quarantined, name
+    reasons = pd.read_csv(run_folder / "quarantine" / "interactions.csv", dtype=str)["QUARANTINE_REASON"]
+    for expected in ("ITEM_ID: missing", "TIMESTAMP: out of range", "EVENT_VALUE: below 0", "EVENT_TYPE"):
+        assert reasons.str.contains(expected, regex=False).any(), expected
+    assert manifest["ledgers"]["interactions"]["skipped"]["duplicate event id"] > 0
+    items_quarantine = pd.read_csv(run_folder / "quarantine" / "items.csv", dtype=str)
+    assert items_quarantine["QUARANTINE_REASON"].str.contains("PRICE").any()
+    published = b"".join(_objects(bucket).values()).decode("utf-8")
+    assert "@" not in published.replace("@ ", "")  # no e-mail address anywhere, quarantine included
+
+
+def test_a_dataset_below_the_minimums_publishes_nothing(
+    dag, tutorial_emulator, pipeline_override, monkeypatch, tmp_path
+):
+    _use_share(monkeypatch, tutorial_emulator)
+    pipeline_override({"personalize": {"minimums": {"interactions": 1_000_000}}})
+    dag_run = _run_dag(dag, TUTORIAL_EXPORT_DATE)
+    states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
+    assert str(dag_run.state) == "failed"
+    assert states["validate"] == "failed" and states["publish"] == "upstream_failed"
+    assert (
+        next(ti for ti in dag_run.get_task_instances() if ti.task_id == "validate").try_number == 1
+    )  # no retry
+    assert not (tmp_path / "objects" / BUCKET).exists()
+
+
+def test_publish_writes_data_then_manifest_then_config(
+    tutorial_emulator, pipeline_override, monkeypatch, tmp_path
+):
+    from hubspot_pipeline import personalize_export
+    from hubspot_pipeline.storage import LocalObjectStore
+
+    written: list[str] = []
+
+    class RecordingStore(LocalObjectStore):
+        def put_bytes(self, key, data, content_type):
+            written.append(f"{self.bucket}/{key}")
+            super().put_bytes(key, data, content_type)
+
+    monkeypatch.setattr(
+        personalize_export,
+        "object_store",
+        lambda storage, bucket, conn_id: RecordingStore(storage.local_root, bucket),
+    )
+    _use_share(monkeypatch, tutorial_emulator)
+    run = personalize_export.load_run(TUTORIAL_EXPORT_DATE.isoformat(), "manual")
+    for task in (personalize_export.extract, personalize_export.prepare, personalize_export.validate):
+        task(run)
+    written.clear()
+    personalize_export.publish(run)
+    published = [key.removeprefix(f"{BUCKET}/") for key in written if key.startswith(f"{BUCKET}/")]
+    assert published[-1] == f"train/{GROUP}/config.json"
+    assert published[-2] == f"runs/{GROUP}/{TUTORIAL_EXPORT_DATE}/manifest.json"
+    assert set(published[:3]) == {f"train/{GROUP}/{name}.csv" for name in ("items", "users", "interactions")}
+
+
+def test_publishes_to_s3_through_the_aws_connection(
+    dag, tutorial_emulator, s3_connection, pipeline_override, monkeypatch, tmp_path
+):
+    _use_share(monkeypatch, tutorial_emulator)
+    pipeline_override({"storage": {"backend": "s3"}})
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_connection["extra"]["endpoint_url"],
+        region_name="eu-west-1",
+        aws_access_key_id="moto-access-key",
+        aws_secret_access_key="moto-secret-key",
+    )
+    for bucket in (BUCKET, CONFIG.storage.staging_bucket):
+        client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    assert _run(dag, TUTORIAL_EXPORT_DATE) == "success"
+    keys = sorted(obj["Key"] for obj in client.list_objects_v2(Bucket=BUCKET)["Contents"])
+    assert (
+        f"train/{GROUP}/config.json" in keys and f"runs/{GROUP}/{TUTORIAL_EXPORT_DATE}/manifest.json" in keys
+    )
+    train = tmp_path / "downloaded"
+    train.mkdir()
+    for name in ("config.json", "interactions.csv", "items.csv", "users.csv"):
+        key = f"train/{GROUP}/{name}"
+        assert client.head_object(Bucket=BUCKET, Key=key)["ServerSideEncryption"] == "AES256"
+        client.download_file(BUCKET, key, str(train / name))
+    assert check_training_folder(train) == []
+    assert client.list_objects_v2(Bucket=CONFIG.storage.staging_bucket).get("KeyCount", 0) == 0
