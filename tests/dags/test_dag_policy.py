@@ -30,7 +30,9 @@ def test_each_dag_follows_the_policy(dagbag):
     for dag_id, dag in dagbag.dags.items():
         assert dag.doc_md and len(dag.doc_md) > 200, f"{dag_id}: doc_md missing"
         assert dag.tags and set(dag.tags) <= ALLOWED_TAGS, f"{dag_id}: tags {dag.tags}"
-        assert isinstance(dag.timetable, CronDataIntervalTimetable), f"{dag_id}: not a data-interval timetable"
+        assert isinstance(dag.timetable, CronDataIntervalTimetable), (
+            f"{dag_id}: not a data-interval timetable"
+        )
         assert dag.max_active_runs == 1 or dag_id.endswith("_export"), dag_id
         for task in dag.tasks:
             assert task.retries >= 1, f"{dag_id}.{task.task_id}: no retries"

@@ -1,0 +1,58 @@
+"""Fixtures for the local share: seeded DuckDB files and a way to query them directly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from hubspot_pipeline.local.generator import generate_share
+from hubspot_pipeline.local.share_schema import DEFAULT_DATABASE, DEFAULT_SCHEMA, database_file
+from hubspot_pipeline.local.tutorial import load_tutorial_sample
+from tests.conftest import SAMPLE_DIR
+
+ShareReader = Callable[..., pd.DataFrame]
+
+
+@pytest.fixture(scope="session")
+def read_share() -> ShareReader:
+    """``read_share(db_path, sql, parameters)``: the result of ``sql``, run by DuckDB on a seeded file."""
+
+    def read(
+        db_path: Path,
+        sql: str,
+        parameters: list | None = None,
+        database: str = DEFAULT_DATABASE,
+        schema: str = DEFAULT_SCHEMA,
+    ) -> pd.DataFrame:
+        with duckdb.connect(str(database_file(db_path, database)), read_only=True) as connection:
+            connection.execute(f'USE "{database}"."{schema}"')
+            return connection.execute(sql, parameters).df()
+
+    return read
+
+
+@pytest.fixture(scope="session")
+def generated_share(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A share generated with the default sizes and dirty share (seed 42)."""
+    db_path = tmp_path_factory.mktemp("generated_share")
+    generate_share(db_path)
+    return db_path
+
+
+@pytest.fixture(scope="session")
+def tutorial_sample_dir() -> Path:
+    """The folder of the tutorial's sample CSVs (``../shared`` beside the checkout); missing is a failure."""
+    assert (SAMPLE_DIR / "items.csv").exists(), f"tutorial sample not found in {SAMPLE_DIR}"
+    return SAMPLE_DIR
+
+
+@pytest.fixture(scope="session")
+def tutorial_share(tmp_path_factory: pytest.TempPathFactory, tutorial_sample_dir: Path) -> Path:
+    """The tutorial's sample CSVs loaded into a share."""
+    db_path = tmp_path_factory.mktemp("tutorial_share")
+    load_tutorial_sample(tutorial_sample_dir, db_path)
+    return db_path
