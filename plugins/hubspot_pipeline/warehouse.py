@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
+from airflow.sdk.exceptions import AirflowFailException
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from hubspot_pipeline.config import PROJECT_ROOT, ShareConfig, sql_identifier
@@ -21,6 +22,10 @@ SQL_DIR = PROJECT_ROOT / "include" / "sql"
 _templates = Environment(
     loader=FileSystemLoader(SQL_DIR), undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
 )
+
+
+class ShareSchemaError(AirflowFailException):
+    """A share query does not compile: a table or column is missing or renamed (retrying cannot help)."""
 
 
 class ShareHook(SnowflakeHook):
@@ -67,5 +72,17 @@ def fetch_frame(hook: SnowflakeHook, sql: str, parameters: dict[str, Any] | None
 def query_share(
     template_name: str, share: ShareConfig, conn_id: str, parameters: dict[str, Any]
 ) -> pd.DataFrame:
-    """Render an ``include/sql`` query for the share and fetch its result through ``conn_id``."""
-    return fetch_frame(ShareHook(snowflake_conn_id=conn_id), render_sql(template_name, share), parameters)
+    """Render an ``include/sql`` query for the share and fetch its result through ``conn_id``.
+
+    A query that does not compile (HubSpot renamed or dropped a table or column) raises
+    :class:`ShareSchemaError` naming the query and the share, with Snowflake's message naming the object.
+    """
+    from snowflake.connector.errors import ProgrammingError
+
+    try:
+        return fetch_frame(ShareHook(snowflake_conn_id=conn_id), render_sql(template_name, share), parameters)
+    except ProgrammingError as error:
+        raise ShareSchemaError(
+            f"{template_name} failed on {share.database}.{share.schema}: {error.msg} "
+            "(has the HubSpot share changed? see `share` in include/config/pipeline.yaml)"
+        ) from error
