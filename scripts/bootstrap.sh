@@ -13,9 +13,15 @@ if [ ! -x .venv/bin/python ]; then
 fi
 wanted="$(sha256sum requirements.txt | cut -d' ' -f1)"
 if [ "$(cat .venv/.requirements.sha256 2>/dev/null || true)" != "$wanted" ]; then
-  echo "==> installing requirements.txt into .venv (first time: about 2 minutes)"
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+  echo "==> installing requirements.txt into .venv (first time: about 2 minutes; log: var/logs/pip-install.log)"
+  mkdir -p var/logs
+  if ! { .venv/bin/python -m pip install --disable-pip-version-check --upgrade pip \
+         && .venv/bin/python -m pip install --disable-pip-version-check -r requirements.txt; } \
+       > var/logs/pip-install.log 2>&1; then
+    tail -n 40 var/logs/pip-install.log >&2
+    echo "pip install failed; full log: var/logs/pip-install.log" >&2
+    exit 1
+  fi
   echo "$wanted" > .venv/.requirements.sha256
 fi
 export PATH="$ROOT/.venv/bin:$PATH"
