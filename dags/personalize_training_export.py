@@ -14,6 +14,9 @@ manifest under `runs/<dataset_group>/<date>/`, then `config.json`).
 triggered from the UI exports the `export_date` param (default: yesterday). Reruns rewrite the same keys
 with byte-identical content.
 
+**Assets**: `publish` updates one Airflow Asset per dataset (`personalize/<dataset_group>/<dataset>`,
+URI `s3://<bucket>/train/<dataset_group>/<dataset>.csv`): schedule downstream DAGs on them.
+
 **Configuration**: `include/config/pipeline.yaml`, overridable by the Airflow Variable
 `hubspot_pipeline_config`.
 """
@@ -23,12 +26,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import Asset, Param, dag, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from hubspot_pipeline.config import load_config
 
-CONFIG = load_config()
+PERSONALIZE = load_config().personalize
+PUBLISHED_DATASETS = [
+    Asset(name=f"personalize/{PERSONALIZE.dataset_group}/{name}", uri=PERSONALIZE.dataset_uri(name))
+    for name in ("interactions", "items", "users")
+]
 
 default_args = {
     "owner": "data-engineering",
@@ -40,7 +47,7 @@ default_args = {
 
 @dag(
     dag_id="personalize_training_export",
-    schedule=CronDataIntervalTimetable(CONFIG.personalize.schedule, timezone="UTC"),
+    schedule=CronDataIntervalTimetable(PERSONALIZE.schedule, timezone="UTC"),
     start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
@@ -90,7 +97,7 @@ def personalize_training_export():
 
         return personalize_export.validate(personalize_export.load_run(**run))
 
-    @task(multiple_outputs=False)
+    @task(multiple_outputs=False, outlets=PUBLISHED_DATASETS)
     def publish(run: dict) -> dict:
         from hubspot_pipeline import personalize_export
 

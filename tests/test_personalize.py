@@ -7,7 +7,7 @@ from datetime import date
 import pandas as pd
 
 from hubspot_pipeline.config import load_config
-from hubspot_pipeline.identity import contact_user_ids
+from hubspot_pipeline.identity import contact_user_ids, resolve_users
 from hubspot_pipeline.ledger import DatasetLedger
 from hubspot_pipeline.personalize import (
     ExportWindow,
@@ -39,7 +39,7 @@ def test_user_ids_fall_back_to_the_hubspot_record_id_and_ignore_placeholders():
 
 def test_users_keep_no_pii_and_unusable_ages_become_empty():
     ledger = DatasetLedger()
-    users = build_users(CONTACTS, USER_IDS.reset_index(), ledger)
+    users = build_users(CONTACTS, resolve_users(CONTACTS, load_config().identity), ledger)
     assert users.columns.tolist() == ["_CONTACT_ID", "USER_ID", "AGE", "GENDER"]
     assert users["AGE"].tolist() == [31, pd.NA, pd.NA]
     assert users["GENDER"].tolist() == ["M", "F", pd.NA]

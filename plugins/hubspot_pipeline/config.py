@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -105,9 +105,71 @@ class PersonalizeConfig:
     def train_prefix(self) -> str:
         return f"train/{self.dataset_group}"
 
+    def dataset_uri(self, dataset: str) -> str:
+        """The published dataset's S3 URI (also its Airflow Asset URI; locally the bucket is a folder)."""
+        return f"s3://{self.bucket}/{self.train_prefix}/{dataset}.csv"
+
     def run_prefix(self, export_date: date) -> str:
         """Prefix of a run's manifest and quarantine files: outside ``train/``, where a JSON triggers."""
         return f"runs/{self.dataset_group}/{export_date.isoformat()}"
+
+
+@dataclass(frozen=True)
+class HookConfig:
+    """The Hook export: bucket, key layout, file format and the metric definitions
+    (``metrics`` is a tuple of :class:`hubspot_pipeline.hook_metrics.MetricDefinition`)."""
+
+    bucket: str
+    region: str
+    key_prefix: str
+    runs_prefix: str
+    file_format: str
+    schedule: str
+    acl: str | None
+    metrics_file: Path
+    account_id_column: str
+    won_stages: tuple[str, ...]
+    metrics: tuple
+
+    def data_key(self, metric_date: date) -> str:
+        """Key of the file for ``metric_date``: ``<key_prefix>/hook_export_YYYYMMDD.<csv|jsonl>``."""
+        name = f"hook_export_{metric_date:%Y%m%d}.{self.file_format}"
+        return f"{self.key_prefix}/{name}" if self.key_prefix else name
+
+
+ACCOUNT_ID_SOURCES = ("company_id", "external_id")
+IDENTITY_RESERVED_COLUMNS = frozenset({"CONTACT_ID", "EXTERNAL_ID", "EMAIL", "AGE", "GENDER"})
+DEFAULT_BLOCKED_VALUES = frozenset(
+    {"", "null", "none", "nil", "nan", "undefined", "0", "-1", "-", "anonymous", "unknown", "n/a", "test"}
+)
+DEFAULT_BLOCKED_EMAIL_PATTERNS = (
+    r"(test|tester|testing|example|sample|demo|dummy|fake|noreply|no-reply|donotreply|do-not-reply"
+    r"|none|null|unknown|anonymous|asdf|qwerty)@.*",
+    r".*@(test|example|invalid|localhost)(\.[a-z]+)?",
+    r".*\.(test|example|invalid|localhost|local)",
+)
+
+
+@dataclass(frozen=True)
+class IdentityConfig:
+    """Identity resolution (``hubspot_pipeline.identity``): identifiers, placeholders, free e-mail domains.
+    The defaults are those documented in ``include/config/pipeline.yaml``."""
+
+    anonymous_ids: tuple[str, ...] = ("VISITOR_ID",)
+    blocked_values: frozenset[str] = DEFAULT_BLOCKED_VALUES
+    blocked_email_patterns: tuple[str, ...] = DEFAULT_BLOCKED_EMAIL_PATTERNS
+    max_contacts_per_identifier: int | None = 50
+    max_external_id_length: int = 256
+    account_id: str = "company_id"
+    free_email_domains: tuple[str, ...] = ()
+    attribute_types: dict[str, str] = field(
+        default_factory=lambda: {"hubspot/age": "number", "hubspot/createdate": "date"}
+    )
+
+    @property
+    def anonymous_id_columns(self) -> dict[str, str]:
+        """Alias column → the ``OBJECTS_CONTACTS`` column it is read from (``PROPERTY_<alias>``)."""
+        return {name: f"PROPERTY_{name}" for name in self.anonymous_ids}
 
 
 @dataclass(frozen=True)
@@ -120,6 +182,8 @@ class PipelineConfig:
     share: ShareConfig
     storage: StorageConfig
     personalize: PersonalizeConfig
+    hook: HookConfig | None = None
+    identity: IdentityConfig = IdentityConfig()
 
 
 def deep_merge(base: dict, override: dict) -> dict:
@@ -180,6 +244,85 @@ def _event_types(mapping: Any) -> dict[str, str | None]:
     if not isinstance(mapping, dict) or not mapping:
         raise ConfigError("personalize.event_types must map HubSpot event types to Personalize event types")
     return {str(source): (None if target is None else str(target)) for source, target in mapping.items()}
+
+
+def _hook_config(hook: dict) -> HookConfig:
+    from hubspot_pipeline.hook_metrics import load_metric_definitions
+
+    file_format = hook["file_format"]
+    if file_format not in ("csv", "jsonl"):
+        raise ConfigError(f"hook.file_format={file_format!r} must be 'csv' or 'jsonl'")
+    metrics_file = Path(hook["metrics_file"])
+    metrics_file = metrics_file if metrics_file.is_absolute() else PROJECT_ROOT / metrics_file
+    definitions = load_metric_definitions(metrics_file)
+    prefixes = {key: str(hook[key] or "").strip("/") for key in ("key_prefix", "runs_prefix")}
+    if not prefixes["runs_prefix"] or prefixes["runs_prefix"] == prefixes["key_prefix"]:
+        raise ConfigError("hook.runs_prefix must be set and differ from hook.key_prefix")
+    return HookConfig(
+        bucket=_matching(_BUCKET, hook["bucket"], "hook.bucket", "bucket name"),
+        region=str(hook["region"]),
+        key_prefix=prefixes["key_prefix"],
+        runs_prefix=prefixes["runs_prefix"],
+        file_format=file_format,
+        schedule=str(hook["schedule"]),
+        acl=hook.get("acl") or None,
+        metrics_file=metrics_file,
+        account_id_column=definitions.account_id_column,
+        won_stages=definitions.won_stages,
+        metrics=definitions.metrics,
+    )
+
+
+def _identity(raw: Any) -> IdentityConfig:
+    """``identity:``; a missing key keeps :class:`IdentityConfig`'s default."""
+    if not isinstance(raw, dict):
+        raise ConfigError("identity must be a mapping")
+    defaults = IdentityConfig()
+    aliases = tuple(
+        sql_identifier(name, "identity.anonymous_ids")
+        for name in raw.get("anonymous_ids", defaults.anonymous_ids) or []
+    )
+    if reserved := IDENTITY_RESERVED_COLUMNS.intersection(aliases):
+        raise ConfigError(f"identity.anonymous_ids: {sorted(reserved)} are contact columns already")
+    patterns = tuple(str(each) for each in raw.get("blocked_email_patterns", defaults.blocked_email_patterns))
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            raise ConfigError(
+                f"identity.blocked_email_patterns: {pattern!r} is not a regex ({error})"
+            ) from error
+    limit = raw.get("max_contacts_per_identifier", defaults.max_contacts_per_identifier)
+    if limit is not None and (not isinstance(limit, int) or limit < 2):
+        raise ConfigError(f"identity.max_contacts_per_identifier={limit!r} must be an integer ≥ 2 or null")
+    length = raw.get("max_external_id_length", defaults.max_external_id_length)
+    if not isinstance(length, int) or length < 1:
+        raise ConfigError(f"identity.max_external_id_length={length!r} must be a positive integer")
+    account_id = raw.get("account_id", defaults.account_id)
+    if account_id not in ACCOUNT_ID_SOURCES:
+        raise ConfigError(
+            f"identity.account_id={account_id!r} must be one of {', '.join(ACCOUNT_ID_SOURCES)}"
+        )
+    blocked = raw.get("blocked_values", defaults.blocked_values) or []
+    return IdentityConfig(
+        anonymous_ids=aliases,
+        blocked_values=frozenset("" if each is None else str(each).strip().lower() for each in blocked),
+        blocked_email_patterns=patterns,
+        max_contacts_per_identifier=limit,
+        max_external_id_length=length,
+        account_id=account_id,
+        free_email_domains=tuple(
+            str(domain).strip().lower() for domain in raw.get("free_email_domains") or []
+        ),
+        attribute_types=_attribute_types(raw.get("attribute_types", defaults.attribute_types)),
+    )
+
+
+def _attribute_types(raw: Any) -> dict[str, str]:
+    kinds = ("date", "number", "boolean", "string")
+    if not isinstance(raw, dict) or any(kind not in kinds for kind in raw.values()):
+        raise ConfigError(f"identity.attribute_types must map attribute names to one of {', '.join(kinds)}")
+    return {str(name).lower(): str(kind) for name, kind in raw.items()}
 
 
 def parse_config(raw: dict) -> PipelineConfig:
@@ -247,6 +390,8 @@ def parse_config(raw: dict) -> PipelineConfig:
                 required_event_types=tuple(minimums["required_event_types"]),
                 recommenders=tuple(personalize["recommenders"]),
             ),
+            hook=_hook_config(raw["hook"]) if "hook" in raw else None,
+            identity=_identity(raw.get("identity") or {}),
         )
     except KeyError as missing:
         raise ConfigError(f"configuration key {missing} is missing") from missing

@@ -15,6 +15,7 @@ import pandas as pd
 from hubspot_pipeline.config import PersonalizeConfig
 from hubspot_pipeline.datasets import INTERACTIONS, ITEMS, MAX_TEXTUAL_LENGTH, USERS, Dataset
 from hubspot_pipeline.formatting import clean_identifier, clean_text, to_boolean, to_epoch_seconds, to_number
+from hubspot_pipeline.identity import UserResolution
 from hubspot_pipeline.ledger import DatasetLedger
 
 MAX_AGE = 120
@@ -87,25 +88,29 @@ def build_items(products: pd.DataFrame, ledger: DatasetLedger) -> pd.DataFrame:
     )
 
 
-def build_users(contacts: pd.DataFrame, user_ids: pd.DataFrame, ledger: DatasetLedger) -> pd.DataFrame:
-    """Candidate users: one per contact (duplicates of a user are dropped after validation)."""
+def build_users(contacts: pd.DataFrame, resolution: UserResolution, ledger: DatasetLedger) -> pd.DataFrame:
+    """Candidate users: one per resolved user (:func:`hubspot_pipeline.identity.resolve_users` on
+    ``contacts``), with the values of the user's recipient contact, falling back to its other contacts where
+    the recipient has none. ``contacts`` may hold raw text or the typed attributes of the same rows; merged
+    contacts and rows without a record id are skipped with their reason."""
     ledger.read += len(contacts)
-    contact_ids = clean_identifier(contacts["CONTACT_ID"])
-    user_id = contact_ids.map(user_ids.set_index("CONTACT_ID")["USER_ID"])
-    age = to_number(contacts["AGE"])
+    for reason, count in resolution.dropped().items():
+        ledger.skip(reason, count)
+    users = resolution.merge_values(contacts, ["AGE", "GENDER"])
+    age = to_number(users["AGE"])
     unusable_age = (
-        (age.isna() & clean_text(contacts["AGE"]).notna()) | (age < 0) | (age > MAX_AGE) | (age % 1 != 0)
+        (age.isna() & clean_text(users["AGE"]).notna()) | (age < 0) | (age > MAX_AGE) | (age % 1 != 0)
     )
     unusable_age = unusable_age.fillna(False).astype(bool)
     ledger.correct(f"AGE: not a whole number from 0 to {MAX_AGE}, left empty", int(unusable_age.sum()))
     return _candidates(
         USERS,
         {
-            "USER_ID": user_id,
+            "USER_ID": users["USER_ID"],
             "AGE": age.mask(unusable_age).astype("Int64"),
-            "GENDER": _categorical(contacts["GENDER"]),
+            "GENDER": _categorical(users["GENDER"]),
         },
-        {"CONTACT_ID": contact_ids},
+        {"CONTACT_ID": users["CONTACT_ID"]},
     )
 
 

@@ -19,7 +19,8 @@ import pandas as pd
 
 from hubspot_pipeline.config import PipelineConfig, load_config
 from hubspot_pipeline.datasets import DATASETS
-from hubspot_pipeline.identity import contact_user_ids
+from hubspot_pipeline.formatting import clean_identifier
+from hubspot_pipeline.identity import identify
 from hubspot_pipeline.ledger import DatasetLedger
 from hubspot_pipeline.personalize import (
     ExportWindow,
@@ -115,7 +116,13 @@ def extract(run: ExportRun) -> dict[str, int]:
     }
     counts = {}
     for source, template in SOURCE_QUERIES.items():
-        frame = query_share(template, run.config.share, run.config.snowflake_conn_id, parameters[source])
+        frame = query_share(
+            template,
+            run.config.share,
+            run.config.snowflake_conn_id,
+            parameters[source],
+            aliases=run.config.identity.anonymous_id_columns,
+        )
         run.staging.put_frame(run.staging_key(f"source/{source}.parquet"), frame)
         counts[source] = len(frame)
         log.info("extracted %s rows from %s", len(frame), source)
@@ -128,11 +135,12 @@ def prepare(run: ExportRun) -> dict[str, dict]:
         name: run.staging.get_frame(run.staging_key(f"source/{name}.parquet")) for name in SOURCE_QUERIES
     }
     ledgers = {name: DatasetLedger() for name in DATASETS}
-    user_ids = contact_user_ids(sources["contacts"]).set_index("CONTACT_ID")["USER_ID"]
+    identity = identify(sources["contacts"], _identity_events(sources), run.config.identity)
+    user_ids = identity.users.user_ids
     personalize = run.config.personalize
     candidates = {
         "items": build_items(sources["products"], ledgers["items"]),
-        "users": build_users(sources["contacts"], user_ids.reset_index(), ledgers["users"]),
+        "users": build_users(identity.attributes.by_column(), identity.users, ledgers["users"]),
         "interactions": pd.concat(
             [
                 custom_event_interactions(
@@ -148,7 +156,31 @@ def prepare(run: ExportRun) -> dict[str, dict]:
     for name, frame in candidates.items():
         run.staging.put_frame(run.staging_key(f"candidates/{name}.parquet"), frame)
     run.save_ledgers(ledgers)
+    summary = identity.summary()
+    log.info("identity: %s", json.dumps(summary, sort_keys=True))
+    run.staging.put_frame(run.staging_key("identity/log.parquet"), identity.incoming.frame())
+    run.staging.put_bytes(run.staging_key("identity/summary.json"), json_bytes(summary), "application/json")
     return {name: ledger.to_dict() for name, ledger in ledgers.items()}
+
+
+def _identity_events(sources: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Every event the interactions come from (custom events, deal line items) as ``RECORD_ID`` and
+    ``CONTACT_ID``, for the identity stage's accounting."""
+    events, deals = sources["custom_events"], sources["deal_line_items"]
+    deal_records = (
+        "deal:"
+        + clean_identifier(deals["DEAL_ID"]).fillna("<missing>")
+        + "/line_item:"
+        + clean_identifier(deals["LINE_ITEM_ID"]).fillna("<missing>")
+    )
+    return pd.DataFrame(
+        {
+            "RECORD_ID": pd.concat(["event:" + clean_identifier(events["EVENT_ID"]), deal_records]),
+            "CONTACT_ID": pd.concat(
+                [clean_identifier(events["CONTACT_ID"]), clean_identifier(deals["CONTACT_ID"])]
+            ),
+        }
+    ).reset_index(drop=True)
 
 
 def row_rules(run: ExportRun, published_items: set[str] | None) -> tuple[dict, dict]:
@@ -236,8 +268,15 @@ def publish(run: ExportRun) -> dict:
             quarantine_key = f"{runs}/quarantine/{name}.csv"
             store.put_bytes(quarantine_key, _quarantine_csv(quarantined), "text/csv")
             files[name]["quarantine_key"] = quarantine_key
+    identity_key = f"{runs}/identity_log.csv"
+    identity_log = run.staging.get_frame(run.staging_key("identity/log.parquet"))
+    store.put_bytes(identity_key, _quarantine_csv(identity_log), "text/csv")
     manifest["files"] = files
     manifest["ledgers"] = {name: ledger.to_dict() for name, ledger in ledgers.items()}
+    manifest["identity"] = {
+        **json.loads(run.staging.get_bytes(run.staging_key("identity/summary.json"))),
+        "log_key": identity_key,
+    }
     manifest_key = f"{runs}/manifest.json"
     store.put_bytes(manifest_key, json_bytes(manifest), "application/json")
     config_key = f"{train}/config.json"

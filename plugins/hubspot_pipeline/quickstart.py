@@ -24,6 +24,8 @@ SHARE_DIR = VAR_DIR / "share"
 TUTORIAL_SAMPLE_DIR = PROJECT_ROOT.parent / "shared" / "data" / "hubspot-tutorial-sample"
 TUTORIAL_EXPORT_DATE = date(2024, 2, 13)  # the sample's last event day
 DAG_ID = "personalize_training_export"
+HOOK_DAG_ID = "hook_metrics_export"
+HOOK_DAYS = 3  # the Hook export runs in bulk mode for the last days up to the export date
 
 
 def snowflake_connection(emulator: RunningEmulator, share: ShareConfig) -> str:
@@ -86,6 +88,24 @@ def run_dag(export_date: date, environment: dict[str, str]) -> subprocess.Comple
         return subprocess.run(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
 
 
+def run_hook_dag(last_date: date, environment: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run ``hook_metrics_export`` once in bulk mode for the ``HOOK_DAYS`` days ending on ``last_date``."""
+    first_date = last_date - timedelta(days=HOOK_DAYS - 1)
+    conf = json.dumps({"start_date": first_date.isoformat(), "end_date": last_date.isoformat()})
+    command = ["airflow", "dags", "test", HOOK_DAG_ID, last_date.isoformat(), "--conf", conf]
+    with (VAR_DIR / "logs" / "quickstart-airflow.log").open("a") as log:
+        return subprocess.run(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
+
+
+def print_hook_files(last_date: date) -> None:
+    """Print where the Hook files of the last ``HOOK_DAYS`` days are."""
+    config = load_config()
+    bucket = config.storage.local_root / config.hook.bucket
+    print(f"\nHook files ({config.hook.file_format}, one per date) in {bucket}/:")
+    for offset in range(HOOK_DAYS - 1, -1, -1):
+        print(f"  {config.hook.data_key(last_date - timedelta(days=offset))}")
+
+
 def print_summary(export_date: date) -> None:
     """Print the published keys and the row accounting from the run's manifest."""
     config = load_config().personalize
@@ -107,6 +127,21 @@ def print_summary(export_date: date) -> None:
     for name, entry in manifest["files"].items():
         if "quarantine_key" in entry:
             print(f"Quarantined {name} rows, with reasons: {bucket / entry['quarantine_key']}")
+    if identity := manifest.get("identity"):
+        print(f"\n{'identity':<14}{'read':>9}{'success':>9}{'skip':>9}{'error':>9}   (incoming.<entity>.*)")
+        for entity in sorted(identity["records_in"], key=("user", "account", "event").index):
+            read = identity["records_in"][entity]
+            counts = "".join(
+                f"{identity[f'incoming.{entity}.{status}']:>9}" for status in ("success", "skip", "error")
+            )
+            print(f"{entity:<14}{read:>9}{counts}")
+        print(f"  {identity['merged_contacts']} contacts merged into another contact of the same user")
+        for log_name, reasons in identity["reasons"].items():
+            for reason, count in reasons.items():
+                print(f"  {log_name}: {count} × {reason}")
+        for attribute, count in identity["attribute_errors"].items():
+            print(f"  {attribute}: {count} value(s) could not be cast, set to null")
+        print(f"Identity log, one line per record: {bucket / identity['log_key']}")
 
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -144,12 +179,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         print(f"==> airflow dags test {DAG_ID} (export date {arguments.export_date}); log: var/logs/")
         result = run_dag(arguments.export_date, environment)
+        if result.returncode == 0:
+            print(f"==> airflow dags test {HOOK_DAG_ID} (bulk: {HOOK_DAYS} days to {arguments.export_date})")
+            result = run_hook_dag(arguments.export_date, environment)
     if result.returncode != 0:
         log = (VAR_DIR / "logs" / "quickstart-airflow.log").read_text(errors="replace").splitlines()
         print("\n".join(log[-40:]), file=sys.stderr)
         print(f"\nThe DAG run failed (exit {result.returncode}); full log: var/logs/", file=sys.stderr)
         return result.returncode
     print_summary(arguments.export_date)
+    print_hook_files(arguments.export_date)
     return 0
 
 

@@ -7,6 +7,7 @@ value is a bound parameter (``%(name)s``) passed to the Snowflake connector.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import closing
 from typing import Any
 
@@ -49,12 +50,19 @@ def quote_identifier(name: str) -> str:
     return '"' + sql_identifier(name, "identifier") + '"'
 
 
-def render_sql(template_name: str, share: ShareConfig) -> str:
-    """Render ``include/sql/<template_name>`` with the share's quoted identifiers (never values)."""
+def render_sql(template_name: str, share: ShareConfig, aliases: Mapping[str, str] | None = None) -> str:
+    """Render ``include/sql/<template_name>`` with the share's quoted identifiers (never values).
+
+    ``aliases`` (output column → source column, e.g. the identity's anonymous-id columns) reaches the
+    template as ``aliases``, a list of quoted ``(source, output)`` pairs.
+    """
     database, schema = quote_identifier(share.database), quote_identifier(share.schema)
     return _templates.get_template(template_name).render(
         share=f"{database}.{schema}",
         event_table=f"{database}.{schema}.{quote_identifier(share.event_table)}",
+        aliases=[
+            (quote_identifier(source), quote_identifier(name)) for name, source in (aliases or {}).items()
+        ],
     )
 
 
@@ -70,7 +78,11 @@ def fetch_frame(hook: SnowflakeHook, sql: str, parameters: dict[str, Any] | None
 
 
 def query_share(
-    template_name: str, share: ShareConfig, conn_id: str, parameters: dict[str, Any]
+    template_name: str,
+    share: ShareConfig,
+    conn_id: str,
+    parameters: dict[str, Any],
+    aliases: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Render an ``include/sql`` query for the share and fetch its result through ``conn_id``.
 
@@ -80,7 +92,8 @@ def query_share(
     from snowflake.connector.errors import ProgrammingError
 
     try:
-        return fetch_frame(ShareHook(snowflake_conn_id=conn_id), render_sql(template_name, share), parameters)
+        sql = render_sql(template_name, share, aliases)
+        return fetch_frame(ShareHook(snowflake_conn_id=conn_id), sql, parameters)
     except ProgrammingError as error:
         raise ShareSchemaError(
             f"{template_name} failed on {share.database}.{share.schema}: {error.msg} "
