@@ -157,6 +157,15 @@ def custom_event_interactions(
     )
 
 
+def deal_line_item_ids(deal_rows: pd.DataFrame) -> pd.Series:
+    """The source id of a deal line item: ``deal:<deal id>/line_item:<line item id>`` (never the deal id
+    alone, which repeats for every line item of a deal)."""
+    deal_ids = clean_identifier(deal_rows["DEAL_ID"]).fillna("<missing>")
+    return (
+        "deal:" + deal_ids + "/line_item:" + clean_identifier(deal_rows["LINE_ITEM_ID"]).fillna("<missing>")
+    )
+
+
 def deal_interactions(
     deal_rows: pd.DataFrame,
     user_ids: pd.Series,
@@ -175,10 +184,7 @@ def deal_interactions(
     in_cart = stage.isin(deals.add_to_cart_stages) | (won & deals.closed_won_implies_add_to_cart)
     base = pd.DataFrame(
         {
-            "SOURCE_ID": "deal:"
-            + clean_identifier(deal_rows["DEAL_ID"]).fillna("<missing>")
-            + "/line_item:"
-            + clean_identifier(deal_rows["LINE_ITEM_ID"]).fillna("<missing>"),
+            "SOURCE_ID": deal_line_item_ids(deal_rows),
             "CONTACT_ID": clean_identifier(deal_rows["CONTACT_ID"]),
             "ITEM_ID": clean_identifier(deal_rows["ITEM_ID"]),
             "HAS_LINE_ITEM": deal_rows["LINE_ITEM_ID"].notna().to_numpy(),

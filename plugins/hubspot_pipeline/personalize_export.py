@@ -28,6 +28,7 @@ from hubspot_pipeline.personalize import (
     build_users,
     custom_event_interactions,
     deal_interactions,
+    deal_line_item_ids,
     drop_duplicate_rows,
     sort_for_output,
 )
@@ -167,12 +168,7 @@ def _identity_events(sources: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Every event the interactions come from (custom events, deal line items) as ``RECORD_ID`` and
     ``CONTACT_ID``, for the identity stage's accounting."""
     events, deals = sources["custom_events"], sources["deal_line_items"]
-    deal_records = (
-        "deal:"
-        + clean_identifier(deals["DEAL_ID"]).fillna("<missing>")
-        + "/line_item:"
-        + clean_identifier(deals["LINE_ITEM_ID"]).fillna("<missing>")
-    )
+    deal_records = deal_line_item_ids(deals)
     return pd.DataFrame(
         {
             "RECORD_ID": pd.concat(["event:" + clean_identifier(events["EVENT_ID"]), deal_records]),
