@@ -11,16 +11,7 @@ import pandas as pd
 from hubspot_pipeline.config import load_config
 from hubspot_pipeline.datasets import DATASETS, ITEMS
 from hubspot_pipeline.personalize_files import dataset_csv, json_bytes, max_age, mlops_config
-
-ALLOWED_TOP_LEVEL_KEYS = {
-    "datasetGroup",
-    "datasets",
-    "eventTracker",
-    "filters",
-    "recommenders",
-    "solutions",
-    "tags",
-}
+from tests.personalize_rules import ALLOWED_TOP_LEVEL_KEYS
 
 
 def _items() -> pd.DataFrame:
