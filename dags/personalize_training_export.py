@@ -62,6 +62,21 @@ default_args = {
             title="Export date",
             description="Export the data as of the end of this day (UTC). Empty: the run's date.",
         ),
+        "datasets": Param(
+            ["interactions", "items", "users"],
+            type="array",
+            items={"type": "string", "enum": ["interactions", "items", "users"]},
+            minItems=1,
+            uniqueItems=True,
+            title="Datasets to publish",
+            description="Rerun only some datasets; all are still validated. config.json is always written.",
+        ),
+        "dry_run": Param(
+            False,
+            type="boolean",
+            title="Dry run",
+            description="Validate and report (in the publish task's log), publish nothing.",
+        ),
     },
 )
 def personalize_training_export():
@@ -76,8 +91,13 @@ def personalize_training_export():
             context.get("data_interval_start"),
             pendulum.now("UTC"),
         )
-        run_key = run_key_for(export_date, context["run_id"])
-        return {"export_date": export_date.isoformat(), "run_key": run_key}
+        params = context["params"]
+        return {
+            "export_date": export_date.isoformat(),
+            "run_key": run_key_for(export_date, context["run_id"]),
+            "datasets": list(params["datasets"]),
+            "dry_run": bool(params["dry_run"]),
+        }
 
     @task(multiple_outputs=False)
     def extract(run: dict) -> dict:

@@ -3,8 +3,9 @@ emulator: the tutorial's sample data, a generated dirty share, reruns, failures 
 
 from __future__ import annotations
 
+import itertools
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import boto3
@@ -51,9 +52,21 @@ def _use_share(monkeypatch, emulator) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_HUBSPOT_SNOWFLAKE", snowflake_connection(emulator, CONFIG.share))
 
 
-def _run_dag(dag, export_date: date):
+_RUN_NUMBERS = itertools.count()
+
+
+def _run_dag(dag, export_date: date, **params):
+    """One DAG run through ``dag.test()``; each gets its own logical date (the export date comes from the
+    params), since a second run at the same logical date would reuse the first run and its conf, and every
+    param explicitly, since ``dag.test()`` keeps a previous run's conf in the DAG object's params."""
     logical_date = datetime(export_date.year, export_date.month, export_date.day, 3, tzinfo=UTC)
-    return dag.test(logical_date=logical_date, run_conf={"export_date": export_date.isoformat()})
+    logical_date += timedelta(seconds=next(_RUN_NUMBERS))
+    conf = {
+        "export_date": export_date.isoformat(),
+        "datasets": ["interactions", "items", "users"],
+        "dry_run": False,
+    }
+    return dag.test(logical_date=logical_date, run_conf={**conf, **params})
 
 
 def _run(dag, export_date: date) -> str:
@@ -216,3 +229,31 @@ def test_publishes_to_s3_through_the_aws_connection(
         client.download_file(BUCKET, key, str(train / name))
     assert check_training_folder(train) == []
     assert client.list_objects_v2(Bucket=CONFIG.storage.staging_bucket).get("KeyCount", 0) == 0
+
+
+def test_a_dry_run_validates_and_reports_but_publishes_nothing(
+    dag, tutorial_emulator, pipeline_override, monkeypatch, tmp_path
+):
+    _use_share(monkeypatch, tutorial_emulator)
+    dag_run = _run_dag(dag, TUTORIAL_EXPORT_DATE, dry_run=True)
+    assert str(dag_run.state) == "success"
+    assert not (tmp_path / "objects" / BUCKET).exists()
+
+
+def test_a_rerun_of_one_dataset_rewrites_only_it_then_the_config(
+    dag, tutorial_emulator, pipeline_override, monkeypatch, tmp_path
+):
+    _use_share(monkeypatch, tutorial_emulator)
+    assert str(_run_dag(dag, TUTORIAL_EXPORT_DATE, datasets=["items"]).state) == "success"
+    train = tmp_path / "objects" / BUCKET / "train" / GROUP
+    assert sorted(path.name for path in train.iterdir()) == ["config.json", "items.csv"]
+    report = tmp_path / "objects" / BUCKET / "runs" / GROUP / TUTORIAL_EXPORT_DATE.isoformat() / "report.md"
+    text = report.read_text()
+    assert "| items | 2465 | 2465 | 0 | 0 |" in text and "incoming.user.success" in text
+    assert f"`train/{GROUP}/items.csv` | 2465 |" in text
+
+
+def test_an_unknown_dataset_is_rejected_before_any_work(dag, tutorial_emulator, pipeline_override, tmp_path):
+    with pytest.raises(Exception, match="bogus"):
+        _run_dag(dag, TUTORIAL_EXPORT_DATE, datasets=["bogus"])
+    assert not (tmp_path / "objects").exists()

@@ -55,6 +55,8 @@ class ExportRun:
     config: PipelineConfig
     export_date: date
     run_key: str
+    datasets: tuple[str, ...] = DATASET_ORDER
+    dry_run: bool = False
 
     @property
     def staging(self) -> ObjectStore:
@@ -98,9 +100,19 @@ def run_key_for(export_date: date, run_id: str) -> str:
     return f"{export_date.isoformat()}/{re.sub(r'[^A-Za-z0-9_.-]', '_', run_id)}"
 
 
-def load_run(export_date: str, run_key: str) -> ExportRun:
-    """Rebuild the run inside a task, with the configuration as the Airflow Variable overrides it."""
-    return ExportRun(load_config(use_airflow_variable=True), date.fromisoformat(export_date), run_key)
+def load_run(
+    export_date: str, run_key: str, datasets: list[str] | None = None, dry_run: bool = False
+) -> ExportRun:
+    """Rebuild the run inside a task, with the configuration as the Airflow Variable overrides it.
+
+    ``datasets`` limits which dataset files are published (all are still validated, since interactions
+    may only name published items); ``dry_run`` validates and reports but publishes nothing.
+    """
+    chosen = tuple(name for name in DATASET_ORDER if name in (datasets or DATASET_ORDER))
+    if unknown := set(datasets or ()) - set(DATASET_ORDER):
+        raise ValueError(f"unknown datasets {sorted(unknown)}: choose from {list(DATASET_ORDER)}")
+    config = load_config(use_airflow_variable=True)
+    return ExportRun(config, date.fromisoformat(export_date), run_key, chosen or DATASET_ORDER, dry_run)
 
 
 def extract(run: ExportRun) -> dict[str, int]:
@@ -240,6 +252,7 @@ def validate(run: ExportRun) -> dict:
     )
     results["publishable"] = [summary.to_dict() for summary in publishable]
     run.save_ledgers(ledgers)
+    run.staging.put_bytes(run.staging_key("expectations.json"), json_bytes(results), "application/json")
     return {"ledgers": {name: ledger.to_dict() for name, ledger in ledgers.items()}, "expectations": results}
 
 
@@ -248,41 +261,97 @@ def _quarantine_csv(frame: pd.DataFrame) -> bytes:
 
 
 def publish(run: ExportRun) -> dict:
-    """Publish the validated datasets: data files, quarantine files and manifest, then ``config.json``."""
+    """Publish the validated datasets: data files, quarantine files, identity log, report and manifest,
+    then ``config.json``. A dry run only logs the report."""
     personalize = run.config.personalize
     store, ledgers = run.personalize, run.load_ledgers()
     train, runs = personalize.train_prefix, personalize.run_prefix(run.export_date)
     manifest: dict = {"export_date": run.export_date.isoformat(), "dataset_group": personalize.dataset_group}
+    outputs: list[tuple[str, bytes, str]] = []  # in publishing order: data, run artefacts, manifest, config
+    artefacts: list[tuple[str, bytes, str]] = []
     files = {}
-    for name in DATASET_ORDER:
+    for name in run.datasets:
         data = dataset_csv(run.staging.get_frame(run.staging_key(f"final/{name}.parquet")), DATASETS[name])
         key = f"{train}/{name}.csv"
-        store.put_bytes(key, data, "text/csv")
+        outputs.append((key, data, "text/csv"))
         files[name] = {"key": key, "rows": ledgers[name].written, "sha256": hashlib.sha256(data).hexdigest()}
         quarantined = run.staging.get_frame(run.staging_key(f"quarantine/{name}.parquet"))
         if len(quarantined):
-            quarantine_key = f"{runs}/quarantine/{name}.csv"
-            store.put_bytes(quarantine_key, _quarantine_csv(quarantined), "text/csv")
-            files[name]["quarantine_key"] = quarantine_key
+            files[name]["quarantine_key"] = f"{runs}/quarantine/{name}.csv"
+            artefacts.append((files[name]["quarantine_key"], _quarantine_csv(quarantined), "text/csv"))
     identity_key = f"{runs}/identity_log.csv"
     identity_log = run.staging.get_frame(run.staging_key("identity/log.parquet"))
-    store.put_bytes(identity_key, _quarantine_csv(identity_log), "text/csv")
+    artefacts.append((identity_key, _quarantine_csv(identity_log), "text/csv"))
     manifest["files"] = files
     manifest["ledgers"] = {name: ledger.to_dict() for name, ledger in ledgers.items()}
     manifest["identity"] = {
         **json.loads(run.staging.get_bytes(run.staging_key("identity/summary.json"))),
         "log_key": identity_key,
     }
+    expectations = json.loads(run.staging.get_bytes(run.staging_key("expectations.json")))
+    report = run_report(manifest, expectations, dry_run=run.dry_run)
+    log.info("run report:\n%s", report)
+    manifest["report_key"] = f"{runs}/report.md"
+    artefacts.append((manifest["report_key"], report.encode("utf-8"), "text/markdown"))
+    outputs += artefacts
     manifest_key = f"{runs}/manifest.json"
-    store.put_bytes(manifest_key, json_bytes(manifest), "application/json")
+    outputs.append((manifest_key, json_bytes(manifest), "application/json"))
     config_key = f"{train}/config.json"
-    store.put_bytes(
-        config_key, json_bytes(mlops_config(personalize, list(DATASET_ORDER))), "application/json"
+    outputs.append(
+        (config_key, json_bytes(mlops_config(personalize, list(DATASET_ORDER))), "application/json")
     )
+    if not run.dry_run:
+        for key, data, content_type in outputs:
+            store.put_bytes(key, data, content_type)
     run.staging.delete_prefix(run.staging_key(""))
     return {
+        "dry_run": run.dry_run,
         "files": {name: store.uri(entry["key"]) for name, entry in files.items()},
         "manifest": store.uri(manifest_key),
         "config": store.uri(config_key),
         "ledgers": manifest["ledgers"],
     }
+
+
+def _top_reasons(counts: dict[str, int], limit: int = 5) -> str:
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    return "; ".join(f"{count} × {reason}" for reason, count in ranked) or "–"
+
+
+def run_report(manifest: dict, expectations: dict, *, dry_run: bool = False) -> str:
+    """A short human-readable report of the run (Markdown): rows per dataset with the top reasons,
+    identity counts, Great Expectations results, and the published keys with checksums."""
+    lines = [
+        f"# Personalize export {manifest['export_date']} ({manifest['dataset_group']})",
+        "",
+        "**Dry run: nothing was published.**" if dry_run else "Published; `config.json` was written last.",
+        "",
+        "| dataset | read | published | skipped | quarantined | top quarantine reasons |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for name, ledger in manifest["ledgers"].items():
+        skipped, quarantined = sum(ledger["skipped"].values()), sum(ledger["quarantined"].values())
+        lines.append(
+            f"| {name} | {ledger['read']} | {ledger['written']} | {skipped} | {quarantined} "
+            f"| {_top_reasons(ledger['quarantined'])} |"
+        )
+    lines += ["", "Skipped and corrected:", ""]
+    for name, ledger in manifest["ledgers"].items():
+        for outcome in ("skipped", "corrected"):
+            if ledger[outcome]:
+                lines.append(f"- {name} {outcome}: {_top_reasons(ledger[outcome], limit=10)}")
+    identity = manifest.get("identity", {})
+    lines += ["", f"Identity (`incoming.*`; {identity.get('merged_contacts', 0)} contacts merged):", ""]
+    lines += [
+        f"- `{name}`: {count}" for name, count in sorted(identity.items()) if name.startswith("incoming.")
+    ]
+    lines += ["", "Great Expectations:", ""]
+    for scope, summaries in expectations.items():
+        failed = [summary for summary in summaries if not summary["success"]]
+        lines.append(
+            f"- {scope}: {len(summaries)} expectations, {len(failed)} with failing rows (quarantined)"
+        )
+    lines += ["", "| key | rows | sha256 |", "|---|---:|---|"]
+    for entry in manifest["files"].values():
+        lines.append(f"| `{entry['key']}` | {entry['rows']} | `{entry['sha256']}` |")
+    return "\n".join(lines) + "\n"
