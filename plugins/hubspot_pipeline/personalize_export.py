@@ -210,6 +210,17 @@ def validate(run: ExportRun) -> dict:
 
     Items are validated first: interactions may only name items that are published.
     """
+    from hubspot_pipeline.validation import collecting_data_docs
+
+    with collecting_data_docs() as data_docs:
+        try:
+            return _validate_datasets(run)
+        finally:
+            for name, page in {**data_docs.pages, "index": data_docs.index("Personalize export")}.items():
+                run.staging.put_bytes(run.staging_key(f"data_docs/{name}.html"), page.encode(), "text/html")
+
+
+def _validate_datasets(run: ExportRun) -> dict:
     from hubspot_pipeline.validation import check_publishable, quarantine_invalid_rows
 
     ledgers = run.load_ledgers()
@@ -282,6 +293,10 @@ def publish(run: ExportRun) -> dict:
     identity_key = f"{runs}/identity_log.csv"
     identity_log = run.staging.get_frame(run.staging_key("identity/log.parquet"))
     artefacts.append((identity_key, _quarantine_csv(identity_log), "text/csv"))
+    for data_docs_key in run.staging.list_keys(run.staging_key("data_docs/")):
+        page = data_docs_key.rsplit("/", 1)[-1]
+        artefacts.append((f"{runs}/data_docs/{page}", run.staging.get_bytes(data_docs_key), "text/html"))
+    manifest["data_docs_key"] = f"{runs}/data_docs/index.html"
     manifest["files"] = files
     manifest["ledgers"] = {name: ledger.to_dict() for name, ledger in ledgers.items()}
     manifest["identity"] = {
@@ -351,6 +366,7 @@ def run_report(manifest: dict, expectations: dict, *, dry_run: bool = False) -> 
         lines.append(
             f"- {scope}: {len(summaries)} expectations, {len(failed)} with failing rows (quarantined)"
         )
+    lines.append(f"- Data Docs: [{manifest['data_docs_key']}](data_docs/index.html)")
     lines += ["", "| key | rows | sha256 |", "|---|---:|---|"]
     for entry in manifest["files"].values():
         lines.append(f"| `{entry['key']}` | {entry['rows']} | `{entry['sha256']}` |")

@@ -9,7 +9,9 @@ module is cheap to import at DAG-parse time.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Generator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 from functools import partial
 from itertools import compress
@@ -188,6 +190,18 @@ def check_publishable(
     return summaries
 
 
+def validate_frame(
+    frame: pd.DataFrame, suite_name: str, expectations: list[Expectation], dataset_name: str
+) -> list[ExpectationSummary]:
+    """Run ``expectations`` (each with a ``meta["failure"]`` message template) on the whole ``frame``;
+    return their summaries, or raise ``DatasetValidationError`` listing every failure."""
+    results = _validate(_ephemeral_batch_definition(), frame, suite_name, expectations, _COUNTS_RESULT_FORMAT)
+    summaries = [_summarise(dataset_name, result, len(frame)) for result in results]
+    if any(not summary.success for summary in summaries):
+        raise DatasetValidationError(summaries)
+    return summaries
+
+
 def _ephemeral_batch_definition() -> BatchDefinition:
     """A fresh ephemeral GX context, quiet, with one pandas whole-dataframe batch definition."""
     os.environ["GX_ANALYTICS_ENABLED"] = "false"
@@ -214,8 +228,45 @@ def _validate(
         expectation.meta = {**(expectation.meta or {}), "position": position}
     suite = gx.ExpectationSuite(name=suite_name, expectations=expectations)
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
-    results = batch.validate(suite, result_format=result_format).results
-    return sorted(results, key=lambda result: _meta(result)["position"])
+    validation = batch.validate(suite, result_format=result_format)
+    if (data_docs := _DATA_DOCS.get()) is not None:
+        data_docs.add(suite_name, validation)
+    return sorted(validation.results, key=lambda result: _meta(result)["position"])
+
+
+class DataDocs:
+    """Great Expectations Data Docs: one HTML validation page per suite run while collecting."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, str] = {}
+
+    def add(self, suite_name: str, validation: Any) -> None:
+        from great_expectations.render.renderer import ValidationResultsPageRenderer
+        from great_expectations.render.view import DefaultJinjaPageView
+
+        document = ValidationResultsPageRenderer().render(validation)
+        self.pages[suite_name] = DefaultJinjaPageView().render(document)
+
+    def index(self, title: str) -> str:
+        """An HTML index linking every page (``<suite>.html`` beside it)."""
+        links = "".join(f'<li><a href="{name}.html">{name}</a></li>' for name in sorted(self.pages))
+        return f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head>" + (
+            f"<body><h1>{title}</h1><ul>{links}</ul></body></html>\n"
+        )
+
+
+_DATA_DOCS: ContextVar[DataDocs | None] = ContextVar("data_docs", default=None)
+
+
+@contextmanager
+def collecting_data_docs() -> Generator[DataDocs]:
+    """Collect Data Docs pages of every validation run inside the ``with`` block."""
+    data_docs = DataDocs()
+    token = _DATA_DOCS.set(data_docs)
+    try:
+        yield data_docs
+    finally:
+        _DATA_DOCS.reset(token)
 
 
 def _columns_expectation(dataset: Dataset) -> Expectation:
