@@ -117,6 +117,15 @@ def s3_connection(moto_server, monkeypatch):
 
 
 @pytest.fixture
+def hook_s3_connection(s3_connection, monkeypatch):
+    """The ``hook_s3`` Airflow connection (Hook's own key pair) on the same moto server as
+    ``personalize_s3``, which stays the connection of the pipeline's staging bucket."""
+    connection = {**s3_connection, "login": "hook-access-key", "password": "hook-secret-key"}
+    monkeypatch.setenv("AIRFLOW_CONN_HOOK_S3", json.dumps(connection))
+    return connection
+
+
+@pytest.fixture
 def pipeline_override(tmp_path, monkeypatch):
     """Point the pipeline's configuration (through the Airflow Variable) at a temporary object folder;
     returns a function to merge further overrides."""

@@ -1,0 +1,16 @@
+-- All-time custom event totals per contact before day_end (the baseline of the cumulative event
+-- metrics), with the first day (UTC) the contact had an event of a configured type. Columns as in
+-- event_activity.sql.
+SELECT
+    OBJECTID AS CONTACT_ID,
+    MIN(TO_DATE(OCCURREDAT)) AS FIRST_DATE,
+    COUNT(*) AS EVENTS
+{%- for has_types in event_sets %},
+    {% if has_types %}SUM(IFF(TO_VARCHAR(PROPERTY_EVENT_TYPE) IN (%(event_set_{{ loop.index0 }})s), 1, 0)){% else %}COUNT(*){% endif %} AS E{{ loop.index0 }}
+{%- endfor %}
+FROM {{ event_table }}
+WHERE OCCURREDAT < %(day_end)s
+{%- if filter_types %}
+    AND TO_VARCHAR(PROPERTY_EVENT_TYPE) IN (%(event_types)s)
+{%- endif %}
+GROUP BY OBJECTID
