@@ -30,13 +30,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import Asset, Param, dag, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from hubspot_pipeline.config import load_config
 
 CONFIG = load_config()
 SCHEDULE = CONFIG.hook.schedule if CONFIG.hook else "0 4 * * *"
+HOOK_FILES = [Asset(name="hook/exports", uri=CONFIG.hook.files_uri)] if CONFIG.hook else []
 
 default_args = {
     "owner": "data-engineering",
@@ -63,6 +64,19 @@ def _date_param(title: str, description: str) -> Param:
         "metric_date": _date_param("Metric date", "Export this one date (UTC). Empty: the run's date."),
         "start_date": _date_param("Bulk: first date", "With end_date: export every date of the range."),
         "end_date": _date_param("Bulk: last date", "With start_date: the last date exported."),
+        "file_format": Param(
+            None,
+            type=["null", "string"],
+            enum=[None, "csv", "jsonl"],
+            title="File format",
+            description="csv or jsonl for this run. Empty: the configured format.",
+        ),
+        "dry_run": Param(
+            False,
+            type="boolean",
+            title="Dry run",
+            description="Compute and validate, log the report, publish nothing.",
+        ),
     },
 )
 def hook_metrics_export():
@@ -73,10 +87,13 @@ def hook_metrics_export():
 
         context = get_current_context()
         start, end = plan_dates(context["params"], context.get("data_interval_start"), pendulum.now("UTC"))
+        params = context["params"]
         return {
             "start": start.isoformat(),
             "end": end.isoformat(),
             "run_key": run_key_for(start, end, context["run_id"]),
+            "dry_run": bool(params.get("dry_run")),
+            "file_format": params.get("file_format"),
         }
 
     @task(multiple_outputs=False)
@@ -103,7 +120,7 @@ def hook_metrics_export():
 
         return hook_export.validate(hook_export.load_run(**run))
 
-    @task(multiple_outputs=False)
+    @task(multiple_outputs=False, outlets=HOOK_FILES)
     def publish(run: dict) -> dict:
         from hubspot_pipeline import hook_export
 

@@ -4,6 +4,7 @@ month boundary (byte-identical), reruns, a validation failure and S3 through mot
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -217,12 +218,19 @@ def share(emulator, monkeypatch):
 
 def _run(dag, conf: dict, logical_day: date):
     logical_date = datetime(logical_day.year, logical_day.month, logical_day.day, 4, tzinfo=UTC)
-    return dag.test(logical_date=logical_date, run_conf=conf)
+    # every param given: dag.test() keeps the previous run's params on the DAG object
+    defaults = {
+        "metric_date": None,
+        "start_date": None,
+        "end_date": None,
+        "file_format": None,
+        "dry_run": False,
+    }
+    return dag.test(logical_date=logical_date, run_conf={**defaults, **conf})
 
 
 def _daily(dag, day: date) -> str:
-    # every param given: dag.test() keeps the previous run's params on the DAG object
-    return str(_run(dag, {"metric_date": day.isoformat(), "start_date": None, "end_date": None}, day).state)
+    return str(_run(dag, {"metric_date": day.isoformat()}, day).state)
 
 
 def _bulk(dag, first: date, last: date):
@@ -320,9 +328,34 @@ def test_publishes_to_s3_through_the_hook_connection(
     assert _daily(dag, DATES[1]) == "success"
     key = f"hubspot/hook_export_{DATES[1]:%Y%m%d}.csv"
     keys = sorted(obj["Key"] for obj in client.list_objects_v2(Bucket=BUCKET)["Contents"])
-    assert keys == [f"_runs/{DATES[1]}_{DATES[1]}/manifest.json", key]
+    run_folder = f"_runs/{DATES[1]}_{DATES[1]}/"
+    assert [name for name in keys if not name.startswith(run_folder)] == [key]  # the only data file
+    run_files = {name.removeprefix(run_folder) for name in keys if name.startswith(run_folder)}
+    assert {"manifest.json", "report.md", "data_docs/index.html"} <= run_files
     head = client.head_object(Bucket=BUCKET, Key=key)
     assert head["ServerSideEncryption"] == "AES256"
     body = client.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
     assert body.splitlines()[1].startswith(f"{A},{DATES[1]},5,3,0,1,2,1,1000.50,")
     assert client.list_objects_v2(Bucket=CONFIG.storage.staging_bucket).get("KeyCount", 0) == 0
+
+
+def test_a_dry_run_computes_and_validates_but_publishes_nothing(dag, share, pipeline_override, tmp_path):
+    dag_run = _run(dag, {"metric_date": DATES[2].isoformat(), "dry_run": True}, DATES[2])
+    assert str(dag_run.state) == "success"
+    assert not (tmp_path / "objects" / BUCKET).exists()
+
+
+def test_the_format_param_overrides_the_configuration_and_the_run_is_reported(
+    dag, share, pipeline_override, tmp_path
+):
+    dag_run = _run(dag, {"metric_date": DATES[2].isoformat(), "file_format": "jsonl"}, DATES[2])
+    assert str(dag_run.state) == "success"
+    bucket = tmp_path / "objects" / BUCKET
+    name = f"hook_export_{DATES[2]:%Y%m%d}.jsonl"
+    assert [path.name for path in bucket.glob("hook_export_*")] == [name]
+    run_folder = bucket / CONFIG.hook.runs_prefix / f"{DATES[2]}_{DATES[2]}"
+    report = (run_folder / "report.md").read_text()
+    assert f"`{name}`" in report and "Great Expectations" in report and "| rows of | read |" in report
+    assert "data_docs/index.html" in report and (run_folder / "data_docs" / "index.html").exists()
+    manifest = json.loads((run_folder / "manifest.json").read_text())
+    assert manifest["file_format"] == "jsonl" and manifest["report_key"].endswith("report.md")

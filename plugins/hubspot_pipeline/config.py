@@ -131,6 +131,11 @@ class HookConfig:
     won_stages: tuple[str, ...]
     metrics: tuple
 
+    @property
+    def files_uri(self) -> str:
+        """The S3 URI of the folder holding the data files (the Airflow Asset the DAG updates)."""
+        return f"s3://{self.bucket}/{self.key_prefix + '/' if self.key_prefix else ''}"
+
     def data_key(self, metric_date: date) -> str:
         """Key of the file for ``metric_date``: ``<key_prefix>/hook_export_YYYYMMDD.<csv|jsonl>``."""
         name = f"hook_export_{metric_date:%Y%m%d}.{self.file_format}"

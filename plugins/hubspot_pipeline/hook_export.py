@@ -11,6 +11,7 @@ files written so far are complete and valid, and a retry rewrites them all with 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -24,6 +25,7 @@ import pandas as pd
 from airflow.sdk.exceptions import AirflowFailException
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from hubspot_pipeline import report
 from hubspot_pipeline.config import HookConfig, IdentityConfig, PipelineConfig, load_config
 from hubspot_pipeline.hook_engine import (
     MetricEngine,
@@ -69,6 +71,7 @@ class HookRun:
     start: date
     end: date
     run_key: str
+    dry_run: bool = False
 
     @property
     def hook(self) -> HookConfig:
@@ -110,8 +113,13 @@ class HookRun:
         return self.staging_key(f"files/{self.hook.data_key(metric_date).rsplit('/', 1)[-1]}")
 
     @property
+    def run_folder(self) -> str:
+        """Where the run's manifest, report and Data Docs go: never a key Hook reads as data."""
+        return f"{self.hook.runs_prefix}/{self.start.isoformat()}_{self.end.isoformat()}"
+
+    @property
     def manifest_key(self) -> str:
-        return f"{self.hook.runs_prefix}/{self.start.isoformat()}_{self.end.isoformat()}/manifest.json"
+        return f"{self.run_folder}/manifest.json"
 
 
 def plan_dates(params: dict, data_interval_start: datetime | None, now: datetime) -> tuple[date, date]:
@@ -143,11 +151,17 @@ def run_key_for(start: date, end: date, run_id: str) -> str:
     return f"{start.isoformat()}_{end.isoformat()}/{re.sub(r'[^A-Za-z0-9_.-]', '_', run_id)}"
 
 
-def load_run(start: str, end: str, run_key: str) -> HookRun:
-    """Rebuild the run inside a task, with the configuration as the Airflow Variable overrides it."""
-    return HookRun(
-        load_config(use_airflow_variable=True), date.fromisoformat(start), date.fromisoformat(end), run_key
-    )
+def load_run(
+    start: str, end: str, run_key: str, dry_run: bool = False, file_format: str | None = None
+) -> HookRun:
+    """Rebuild the run inside a task, with the configuration as the Airflow Variable overrides it;
+    ``file_format`` (csv or jsonl) overrides the configured one, ``dry_run`` publishes nothing."""
+    config = load_config(use_airflow_variable=True)
+    if file_format and config.hook is not None:
+        if file_format not in CONTENT_TYPES:
+            raise AirflowFailException(f"file_format={file_format!r} must be one of {sorted(CONTENT_TYPES)}")
+        config = dataclasses.replace(config, hook=dataclasses.replace(config.hook, file_format=file_format))
+    return HookRun(config, date.fromisoformat(start), date.fromisoformat(end), run_key, dry_run)
 
 
 # --------------------------------------------------------------------------------------------- extract
@@ -498,7 +512,22 @@ def previous_published(run: HookRun) -> bytes | None:
 
 
 def validate(run: HookRun) -> dict:
-    """Validate every staged file of the run (half a year of files per GX run); raise before publishing."""
+    """Validate every staged file of the run (half a year of files per GX run); raise before publishing.
+    Data Docs pages of the validations are staged for the run's report."""
+    from hubspot_pipeline.validation import collecting_data_docs
+
+    with collecting_data_docs() as data_docs:
+        try:
+            result = _validate_files(run)
+        finally:
+            for name, page in {**data_docs.pages, "index": data_docs.index("Hook export")}.items():
+                run.staging.put_bytes(run.staging_key(f"data_docs/{name}.html"), page.encode(), "text/html")
+    expectations = {"files": result["expectations"]}
+    run.staging.put_bytes(run.staging_key("expectations.json"), json_bytes(expectations), "application/json")
+    return result
+
+
+def _validate_files(run: HookRun) -> dict:
     previous = previous_published(run)
     summaries: list[dict] = []
     dates = run.dates
@@ -514,15 +543,22 @@ def validate(run: HookRun) -> dict:
 
 
 def publish(run: HookRun) -> dict:
-    """Copy the validated files to Hook's bucket in date order, then write the run's manifest."""
+    """Copy the validated files to Hook's bucket in date order, then the run's report, Data Docs and
+    manifest (under ``runs_prefix``). A dry run only logs the report."""
     store, hook = run.bucket, run.hook
     ledgers = json.loads(run.staging.get_bytes(run.staging_key("ledgers.json")))
+    outputs: list[tuple[str, bytes, str]] = []
     files = {}
     for metric_date in run.dates:
         data = run.staging.get_bytes(run.staged_file_key(metric_date))
         key = hook.data_key(metric_date)
-        store.put_bytes(key, data, CONTENT_TYPES[hook.file_format])
+        outputs.append((key, data, CONTENT_TYPES[hook.file_format]))
         files[metric_date.isoformat()] = {"key": key, "sha256": hashlib.sha256(data).hexdigest()}
+    for data_docs_key in run.staging.list_keys(run.staging_key("data_docs/")):
+        page = data_docs_key.rsplit("/", 1)[-1]
+        outputs.append(
+            (f"{run.run_folder}/data_docs/{page}", run.staging.get_bytes(data_docs_key), "text/html")
+        )
     manifest = {
         "start_date": run.start.isoformat(),
         "end_date": run.end.isoformat(),
@@ -530,13 +566,37 @@ def publish(run: HookRun) -> dict:
         "columns": run.definitions.columns,
         "files": files,
         "ledgers": ledgers,
+        "report_key": f"{run.run_folder}/report.md",
+        "data_docs_key": f"{run.run_folder}/data_docs/index.html",
     }
-    store.put_bytes(run.manifest_key, json_bytes(manifest), "application/json")
+    expectations = json.loads(run.staging.get_bytes(run.staging_key("expectations.json")))
+    report_text = hook_report(manifest, expectations, dry_run=run.dry_run)
+    log.info("run report:\n%s", report_text)
+    outputs.append((manifest["report_key"], report_text.encode("utf-8"), "text/markdown"))
+    outputs.append((run.manifest_key, json_bytes(manifest), "application/json"))
+    if not run.dry_run:
+        for key, data, content_type in outputs:
+            store.put_bytes(key, data, content_type)
     run.staging.delete_prefix(run.staging_key(""))
     return {
+        "dry_run": run.dry_run,
         "files": len(files),
         "first": store.uri(hook.data_key(run.start)),
         "last": store.uri(hook.data_key(run.end)),
         "manifest": store.uri(run.manifest_key),
         "ledgers": ledgers,
     }
+
+
+def hook_report(manifest: dict, expectations: dict, *, dry_run: bool = False) -> str:
+    """The run's human-readable report (Markdown): rows per source, validation, files and checksums."""
+    lines = [
+        f"# Hook export {manifest['start_date']} .. {manifest['end_date']} ({manifest['file_format']})",
+        "",
+        report.published_line(dry_run, "manifest.json"),
+        "",
+        *report.ledger_lines(manifest["ledgers"]),
+        *report.expectation_lines(expectations, manifest["data_docs_key"]),
+        *report.file_lines([(entry["key"], None, entry["sha256"]) for entry in manifest["files"].values()]),
+    ]
+    return "\n".join(lines) + "\n"

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 
+from hubspot_pipeline import report
 from hubspot_pipeline.config import PipelineConfig, load_config
 from hubspot_pipeline.datasets import DATASETS
 from hubspot_pipeline.formatting import clean_identifier
@@ -304,10 +305,10 @@ def publish(run: ExportRun) -> dict:
         "log_key": identity_key,
     }
     expectations = json.loads(run.staging.get_bytes(run.staging_key("expectations.json")))
-    report = run_report(manifest, expectations, dry_run=run.dry_run)
-    log.info("run report:\n%s", report)
+    report_text = run_report(manifest, expectations, dry_run=run.dry_run)
+    log.info("run report:\n%s", report_text)
     manifest["report_key"] = f"{runs}/report.md"
-    artefacts.append((manifest["report_key"], report.encode("utf-8"), "text/markdown"))
+    artefacts.append((manifest["report_key"], report_text.encode("utf-8"), "text/markdown"))
     outputs += artefacts
     manifest_key = f"{runs}/manifest.json"
     outputs.append((manifest_key, json_bytes(manifest), "application/json"))
@@ -328,46 +329,23 @@ def publish(run: ExportRun) -> dict:
     }
 
 
-def _top_reasons(counts: dict[str, int], limit: int = 5) -> str:
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
-    return "; ".join(f"{count} × {reason}" for reason, count in ranked) or "–"
-
-
 def run_report(manifest: dict, expectations: dict, *, dry_run: bool = False) -> str:
     """A short human-readable report of the run (Markdown): rows per dataset with the top reasons,
     identity counts, Great Expectations results, and the published keys with checksums."""
+    identity = manifest.get("identity", {})
     lines = [
         f"# Personalize export {manifest['export_date']} ({manifest['dataset_group']})",
         "",
-        "**Dry run: nothing was published.**" if dry_run else "Published; `config.json` was written last.",
+        report.published_line(dry_run, "config.json"),
         "",
-        "| dataset | read | published | skipped | quarantined | top quarantine reasons |",
-        "|---|---:|---:|---:|---:|---|",
+        *report.ledger_lines(manifest["ledgers"]),
+        "",
+        f"Identity (`incoming.*`; {identity.get('merged_contacts', 0)} contacts merged):",
+        "",
+        *[f"- `{name}`: {count}" for name, count in sorted(identity.items()) if name.startswith("incoming.")],
+        *report.expectation_lines(expectations, manifest["data_docs_key"]),
+        *report.file_lines(
+            [(entry["key"], entry["rows"], entry["sha256"]) for entry in manifest["files"].values()]
+        ),
     ]
-    for name, ledger in manifest["ledgers"].items():
-        skipped, quarantined = sum(ledger["skipped"].values()), sum(ledger["quarantined"].values())
-        lines.append(
-            f"| {name} | {ledger['read']} | {ledger['written']} | {skipped} | {quarantined} "
-            f"| {_top_reasons(ledger['quarantined'])} |"
-        )
-    lines += ["", "Skipped and corrected:", ""]
-    for name, ledger in manifest["ledgers"].items():
-        for outcome in ("skipped", "corrected"):
-            if ledger[outcome]:
-                lines.append(f"- {name} {outcome}: {_top_reasons(ledger[outcome], limit=10)}")
-    identity = manifest.get("identity", {})
-    lines += ["", f"Identity (`incoming.*`; {identity.get('merged_contacts', 0)} contacts merged):", ""]
-    lines += [
-        f"- `{name}`: {count}" for name, count in sorted(identity.items()) if name.startswith("incoming.")
-    ]
-    lines += ["", "Great Expectations:", ""]
-    for scope, summaries in expectations.items():
-        failed = [summary for summary in summaries if not summary["success"]]
-        lines.append(
-            f"- {scope}: {len(summaries)} expectations, {len(failed)} with failing rows (quarantined)"
-        )
-    lines.append(f"- Data Docs: [{manifest['data_docs_key']}](data_docs/index.html)")
-    lines += ["", "| key | rows | sha256 |", "|---|---:|---|"]
-    for entry in manifest["files"].values():
-        lines.append(f"| `{entry['key']}` | {entry['rows']} | `{entry['sha256']}` |")
     return "\n".join(lines) + "\n"
