@@ -141,3 +141,19 @@ def pipeline_override(tmp_path, monkeypatch):
 
     apply()
     return apply
+
+
+def s3_client(connection: dict, *buckets: str):
+    """A boto3 S3 client with ``connection``'s credentials on moto's server, creating ``buckets``."""
+    import boto3
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=connection["extra"]["endpoint_url"],
+        region_name="eu-west-1",
+        aws_access_key_id=connection["login"],
+        aws_secret_access_key=connection["password"],
+    )
+    for bucket in buckets:
+        client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    return client

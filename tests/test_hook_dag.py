@@ -8,7 +8,6 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import boto3
 import pandas as pd
 import pytest
 from airflow.dag_processing.dagbag import DagBag
@@ -17,7 +16,7 @@ from hubspot_pipeline.config import load_config
 from hubspot_pipeline.local.emulator import running_emulator
 from hubspot_pipeline.local.share_schema import DEFAULT_EVENT_TABLE, rebuilt_share, share_tables
 from hubspot_pipeline.quickstart import snowflake_connection
-from tests.conftest import ROOT
+from tests.conftest import ROOT, s3_client
 
 DAG_ID = "hook_metrics_export"
 CONFIG = load_config()
@@ -316,15 +315,7 @@ def test_publishes_to_s3_through_the_hook_connection(
     dag, share, hook_s3_connection, pipeline_override, monkeypatch
 ):
     pipeline_override({"storage": {"backend": "s3"}, "hook": {"key_prefix": "hubspot"}})
-    client = boto3.client(
-        "s3",
-        endpoint_url=hook_s3_connection["extra"]["endpoint_url"],
-        region_name="eu-west-1",
-        aws_access_key_id="hook-access-key",
-        aws_secret_access_key="hook-secret-key",
-    )
-    for bucket in (BUCKET, CONFIG.storage.staging_bucket):
-        client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    client = s3_client(hook_s3_connection, BUCKET, CONFIG.storage.staging_bucket)
     assert _daily(dag, DATES[1]) == "success"
     key = f"hubspot/hook_export_{DATES[1]:%Y%m%d}.csv"
     keys = sorted(obj["Key"] for obj in client.list_objects_v2(Bucket=BUCKET)["Contents"])

@@ -9,7 +9,6 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import boto3
 import pandas as pd
 import pytest
 from airflow.dag_processing.dagbag import DagBag
@@ -19,7 +18,7 @@ from hubspot_pipeline.local.emulator import running_emulator
 from hubspot_pipeline.local.generator import DEFAULT_END_DATE, generate_share
 from hubspot_pipeline.local.tutorial import load_tutorial_sample
 from hubspot_pipeline.quickstart import TUTORIAL_EXPORT_DATE, snowflake_connection
-from tests.conftest import ROOT, SAMPLE_DIR
+from tests.conftest import ROOT, SAMPLE_DIR, s3_client
 from tests.personalize_rules import check_training_folder
 
 DAG_ID = "personalize_training_export"
@@ -220,15 +219,7 @@ def test_publishes_to_s3_through_the_aws_connection(
 ):
     _use_share(monkeypatch, tutorial_emulator)
     pipeline_override({"storage": {"backend": "s3"}})
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_connection["extra"]["endpoint_url"],
-        region_name="eu-west-1",
-        aws_access_key_id="moto-access-key",
-        aws_secret_access_key="moto-secret-key",
-    )
-    for bucket in (BUCKET, CONFIG.storage.staging_bucket):
-        client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    client = s3_client(s3_connection, BUCKET, CONFIG.storage.staging_bucket)
     assert _run(dag, TUTORIAL_EXPORT_DATE) == "success"
     keys = sorted(obj["Key"] for obj in client.list_objects_v2(Bucket=BUCKET)["Contents"])
     assert (

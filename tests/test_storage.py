@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import boto3
 import pandas as pd
 import pytest
 
 from hubspot_pipeline.storage import LocalObjectStore, S3ObjectStore
+from tests.conftest import s3_client
 
 
 def test_local_store_lays_out_bucket_and_key_and_round_trips(tmp_path):
@@ -33,16 +33,7 @@ def test_local_store_refuses_keys_outside_the_bucket(tmp_path):
     [("AES256", None), ("aws:kms", "arn:aws:kms:eu-west-1:111122223333:key/test")],
 )
 def test_s3_store_writes_encrypted_objects_through_the_connection(s3_connection, encryption, kms_key_id):
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_connection["extra"]["endpoint_url"],
-        region_name="eu-west-1",
-        aws_access_key_id="moto-access-key",
-        aws_secret_access_key="moto-secret-key",
-    )
-    client.create_bucket(
-        Bucket="personalize-test", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
-    )
+    client = s3_client(s3_connection, "personalize-test")
     store = S3ObjectStore(
         "personalize_s3", "personalize-test", server_side_encryption=encryption, kms_key_id=kms_key_id
     )
