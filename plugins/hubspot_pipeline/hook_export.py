@@ -514,14 +514,8 @@ def previous_published(run: HookRun) -> bytes | None:
 def validate(run: HookRun) -> dict:
     """Validate every staged file of the run (half a year of files per GX run); raise before publishing.
     Data Docs pages of the validations are staged for the run's report."""
-    from hubspot_pipeline.validation import collecting_data_docs
-
-    with collecting_data_docs() as data_docs:
-        try:
-            result = _validate_files(run)
-        finally:
-            for name, page in {**data_docs.pages, "index": data_docs.index("Hook export")}.items():
-                run.staging.put_bytes(run.staging_key(f"data_docs/{name}.html"), page.encode(), "text/html")
+    with report.staging_data_docs(run.staging, run.staging_key("data_docs/"), "Hook export"):
+        result = _validate_files(run)
     expectations = {"files": result["expectations"]}
     run.staging.put_bytes(run.staging_key("expectations.json"), json_bytes(expectations), "application/json")
     return result
@@ -554,11 +548,9 @@ def publish(run: HookRun) -> dict:
         key = hook.data_key(metric_date)
         outputs.append((key, data, CONTENT_TYPES[hook.file_format]))
         files[metric_date.isoformat()] = {"key": key, "sha256": hashlib.sha256(data).hexdigest()}
-    for data_docs_key in run.staging.list_keys(run.staging_key("data_docs/")):
-        page = data_docs_key.rsplit("/", 1)[-1]
-        outputs.append(
-            (f"{run.run_folder}/data_docs/{page}", run.staging.get_bytes(data_docs_key), "text/html")
-        )
+    outputs += report.staged_data_docs(
+        run.staging, run.staging_key("data_docs/"), f"{run.run_folder}/data_docs/"
+    )
     manifest = {
         "start_date": run.start.isoformat(),
         "end_date": run.end.isoformat(),
@@ -574,9 +566,7 @@ def publish(run: HookRun) -> dict:
     log.info("run report:\n%s", report_text)
     outputs.append((manifest["report_key"], report_text.encode("utf-8"), "text/markdown"))
     outputs.append((run.manifest_key, json_bytes(manifest), "application/json"))
-    if not run.dry_run:
-        for key, data, content_type in outputs:
-            store.put_bytes(key, data, content_type)
+    report.put_objects(store, outputs, dry_run=run.dry_run)
     run.staging.delete_prefix(run.staging_key(""))
     return {
         "dry_run": run.dry_run,

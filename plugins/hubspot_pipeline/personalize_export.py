@@ -211,14 +211,8 @@ def validate(run: ExportRun) -> dict:
 
     Items are validated first: interactions may only name items that are published.
     """
-    from hubspot_pipeline.validation import collecting_data_docs
-
-    with collecting_data_docs() as data_docs:
-        try:
-            return _validate_datasets(run)
-        finally:
-            for name, page in {**data_docs.pages, "index": data_docs.index("Personalize export")}.items():
-                run.staging.put_bytes(run.staging_key(f"data_docs/{name}.html"), page.encode(), "text/html")
+    with report.staging_data_docs(run.staging, run.staging_key("data_docs/"), "Personalize export"):
+        return _validate_datasets(run)
 
 
 def _validate_datasets(run: ExportRun) -> dict:
@@ -294,9 +288,7 @@ def publish(run: ExportRun) -> dict:
     identity_key = f"{runs}/identity_log.csv"
     identity_log = run.staging.get_frame(run.staging_key("identity/log.parquet"))
     artefacts.append((identity_key, _quarantine_csv(identity_log), "text/csv"))
-    for data_docs_key in run.staging.list_keys(run.staging_key("data_docs/")):
-        page = data_docs_key.rsplit("/", 1)[-1]
-        artefacts.append((f"{runs}/data_docs/{page}", run.staging.get_bytes(data_docs_key), "text/html"))
+    artefacts += report.staged_data_docs(run.staging, run.staging_key("data_docs/"), f"{runs}/data_docs/")
     manifest["data_docs_key"] = f"{runs}/data_docs/index.html"
     manifest["files"] = files
     manifest["ledgers"] = {name: ledger.to_dict() for name, ledger in ledgers.items()}
@@ -316,9 +308,7 @@ def publish(run: ExportRun) -> dict:
     outputs.append(
         (config_key, json_bytes(mlops_config(personalize, list(DATASET_ORDER))), "application/json")
     )
-    if not run.dry_run:
-        for key, data, content_type in outputs:
-            store.put_bytes(key, data, content_type)
+    report.put_objects(store, outputs, dry_run=run.dry_run)
     run.staging.delete_prefix(run.staging_key(""))
     return {
         "dry_run": run.dry_run,

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from contextlib import contextmanager
+
+from hubspot_pipeline.storage import ObjectStore
+
+StoredObject = tuple[str, bytes, str]  # key, content, content type
+
 
 def top_reasons(counts: dict[str, int], limit: int = 5) -> str:
     """The most frequent reasons, ``count × reason``, most frequent first."""
@@ -50,3 +57,32 @@ def published_line(dry_run: bool, last_object: str) -> str:
     return (
         "**Dry run: nothing was published.**" if dry_run else f"Published; `{last_object}` was written last."
     )
+
+
+@contextmanager
+def staging_data_docs(staging: ObjectStore, prefix: str, title: str) -> Generator[None]:
+    """Collect Great Expectations Data Docs of the validations run inside the block and stage them, with
+    an index, as ``<prefix><suite>.html``, also when validation fails (the failing pages matter most)."""
+    from hubspot_pipeline.validation import collecting_data_docs
+
+    with collecting_data_docs() as data_docs:
+        try:
+            yield
+        finally:
+            for name, page in {**data_docs.pages, "index": data_docs.index(title)}.items():
+                staging.put_bytes(f"{prefix}{name}.html", page.encode("utf-8"), "text/html")
+
+
+def staged_data_docs(staging: ObjectStore, prefix: str, target_prefix: str) -> list[StoredObject]:
+    """The staged Data Docs pages, keyed for publishing under ``target_prefix``."""
+    return [
+        (f"{target_prefix}{key.rsplit('/', 1)[-1]}", staging.get_bytes(key), "text/html")
+        for key in staging.list_keys(prefix)
+    ]
+
+
+def put_objects(store: ObjectStore, objects: list[StoredObject], *, dry_run: bool) -> None:
+    """Write ``objects`` in order (the last one is the trigger or the manifest); a dry run writes none."""
+    if not dry_run:
+        for key, data, content_type in objects:
+            store.put_bytes(key, data, content_type)
