@@ -86,7 +86,10 @@ def hook_metrics_export():
         from hubspot_pipeline.hook_export import plan_dates, run_key_for
 
         context = get_current_context()
-        start, end = plan_dates(context["params"], context.get("data_interval_start"), pendulum.now("UTC"))
+        max_range_days = load_config(use_airflow_variable=True).hook.max_range_days
+        start, end = plan_dates(
+            context["params"], context.get("data_interval_start"), pendulum.now("UTC"), max_range_days
+        )
         params = context["params"]
         return {
             "start": start.isoformat(),

@@ -88,14 +88,22 @@ def _metrics_file(tmp_path, event_types: list[str]):
 
 
 def test_plan_dates():
-    assert plan_dates({"metric_date": "2024-02-29"}, None, NOW) == (date(2024, 2, 29), date(2024, 2, 29))
-    assert plan_dates({}, datetime(2024, 3, 1, 4, tzinfo=UTC), NOW) == (date(2024, 3, 1), date(2024, 3, 1))
-    assert plan_dates({}, None, NOW) == (date(2024, 3, 9), date(2024, 3, 9))
+    assert plan_dates({"metric_date": "2024-02-29"}, None, NOW, 1098) == (
+        date(2024, 2, 29),
+        date(2024, 2, 29),
+    )
+    assert plan_dates({}, datetime(2024, 3, 1, 4, tzinfo=UTC), NOW, 1098) == (
+        date(2024, 3, 1),
+        date(2024, 3, 1),
+    )
+    assert plan_dates({}, None, NOW, 1098) == (date(2024, 3, 9), date(2024, 3, 9))
     bulk = {"start_date": "2023-01-01", "end_date": "2024-12-31"}
-    assert plan_dates(bulk, None, NOW) == (date(2023, 1, 1), date(2024, 12, 31))
+    assert plan_dates(bulk, None, NOW, 1098) == (date(2023, 1, 1), date(2024, 12, 31))
     for params in ({"start_date": "2024-01-02"}, {"start_date": "2024-01-02", "end_date": "2024-01-01"}):
         with pytest.raises(AirflowFailException):
-            plan_dates(params, None, NOW)
+            plan_dates(params, None, NOW, 1098)
+    with pytest.raises(AirflowFailException, match="longer than 30 days"):
+        plan_dates({"start_date": "2024-01-01", "end_date": "2024-01-31"}, None, NOW, 30)
 
 
 def test_month_chunks_split_at_month_ends():

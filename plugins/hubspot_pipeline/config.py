@@ -126,6 +126,7 @@ class HookConfig:
     file_format: str
     schedule: str
     acl: str | None
+    max_range_days: int
     metrics_file: Path
     account_id_column: str
     won_stages: tuple[str, ...]
@@ -239,6 +240,12 @@ def raw_config(*, use_airflow_variable: bool = False, override: dict | None = No
     return merged
 
 
+def _positive_int(value: Any, key: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{key}={value!r} must be a positive integer")
+    return value
+
+
 def _string_tuple(values: Any, key: str) -> tuple[str, ...]:
     if not isinstance(values, list) or not values:
         raise ConfigError(f"{key} must be a non-empty list")
@@ -271,6 +278,7 @@ def _hook_config(hook: dict) -> HookConfig:
         file_format=file_format,
         schedule=str(hook["schedule"]),
         acl=hook.get("acl") or None,
+        max_range_days=_positive_int(hook["max_range_days"], "hook.max_range_days"),
         metrics_file=metrics_file,
         account_id_column=definitions.account_id_column,
         won_stages=definitions.won_stages,

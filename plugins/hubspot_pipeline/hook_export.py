@@ -51,7 +51,6 @@ from hubspot_pipeline.warehouse import SQL_DIR, ShareHook, fetch_frame, quote_id
 log = logging.getLogger(__name__)
 
 DAG_ID = "hook_metrics_export"
-MAX_RANGE_DAYS = 3 * 366
 VALIDATION_DAYS = 183  # dates validated per Great Expectations run (≈ 1M rows for 5,000 accounts)
 CONTENT_TYPES = {"csv": "text/csv", "jsonl": "application/x-ndjson"}
 _templates = Environment(
@@ -122,7 +121,9 @@ class HookRun:
         return f"{self.run_folder}/manifest.json"
 
 
-def plan_dates(params: dict, data_interval_start: datetime | None, now: datetime) -> tuple[date, date]:
+def plan_dates(
+    params: dict, data_interval_start: datetime | None, now: datetime, max_range_days: int
+) -> tuple[date, date]:
     """The run's first and last metric date: the ``start_date``/``end_date`` params (bulk mode, both
     needed), else the ``metric_date`` param, else the start of the data interval (scheduled and backfill
     runs), else yesterday (a manual run without a logical date)."""
@@ -141,8 +142,10 @@ def plan_dates(params: dict, data_interval_start: datetime | None, now: datetime
         first = last = (now.astimezone(UTC) - timedelta(days=1)).date()
     if last < first:
         raise AirflowFailException(f"end_date {last} is before start_date {first}")
-    if (last - first).days + 1 > MAX_RANGE_DAYS:
-        raise AirflowFailException(f"{first}..{last} is longer than {MAX_RANGE_DAYS} days")
+    if (last - first).days + 1 > max_range_days:
+        raise AirflowFailException(
+            f"{first}..{last} is longer than {max_range_days} days (hook.max_range_days): split the backfill"
+        )
     return first, last
 
 
