@@ -108,8 +108,9 @@ def print_hook_files(last_date: date) -> None:
 
 def print_summary(export_date: date) -> None:
     """Print the published keys and the row accounting from the run's manifest."""
-    config = load_config().personalize
-    bucket = load_config().storage.local_root / config.bucket
+    loaded = load_config()
+    config = loaded.personalize
+    bucket = loaded.storage.local_root / config.bucket
     manifest = json.loads((bucket / config.run_prefix(export_date) / "manifest.json").read_text())
     print(f"\nPublished to {bucket}/{config.train_prefix}/ (config.json last):")
     for entry in manifest["files"].values():
