@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import tempfile
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -27,8 +28,16 @@ class ObjectStore(ABC):
         """Write (or replace) one object."""
 
     @abstractmethod
+    def put_file(self, key: str, path: Path, content_type: str) -> None:
+        """Write (or replace) one object from a local file, streaming it (large dataset files)."""
+
+    @abstractmethod
     def get_bytes(self, key: str) -> bytes:
         """Read one object."""
+
+    @abstractmethod
+    def get_file(self, key: str, path: Path) -> None:
+        """Copy one object to a local file, streaming it."""
 
     @abstractmethod
     def list_keys(self, prefix: str) -> list[str]:
@@ -77,8 +86,23 @@ class LocalObjectStore(ObjectStore):
             Path(temporary).unlink(missing_ok=True)
             raise
 
+    def put_file(self, key: str, path: Path, content_type: str) -> None:
+        target = self._file(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
+        os.close(handle)
+        try:
+            shutil.copyfile(path, temporary)
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
     def get_bytes(self, key: str) -> bytes:
         return self._file(key).read_bytes()
+
+    def get_file(self, key: str, path: Path) -> None:
+        shutil.copyfile(self._file(key), path)
 
     def list_keys(self, prefix: str) -> list[str]:
         if not self.path.exists():
@@ -121,8 +145,17 @@ class S3ObjectStore(ObjectStore):
             Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, **self.write_arguments
         )
 
+    def put_file(self, key: str, path: Path, content_type: str) -> None:
+        # upload_file switches to a multipart upload for large files; S3 shows the object only once the
+        # upload completes, so readers never see part of it.
+        extra_args = {"ContentType": content_type, **self.write_arguments}
+        self.hook.get_conn().upload_file(str(path), self.bucket, key, ExtraArgs=extra_args)
+
     def get_bytes(self, key: str) -> bytes:
         return self.hook.get_conn().get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+    def get_file(self, key: str, path: Path) -> None:
+        self.hook.get_conn().download_file(self.bucket, key, str(path))
 
     def list_keys(self, prefix: str) -> list[str]:
         return sorted(self.hook.list_keys(bucket_name=self.bucket, prefix=prefix) or [])
