@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-_CONTROL_CHARACTERS = r"[\x00-\x1f\x7f-\x9f\u2028\u2029]"
+# the characters themselves, not regex escapes: pandas then runs the replacement in Arrow (RE2, ~5x faster
+# than its per-value Python fallback, which it takes for escapes RE2 does not know, like \u2028)
+_CONTROL_CHARACTERS = "[\x00-\x1f\x7f-\x9f\u2028\u2029]"
 _EPOCH_MILLISECONDS_FROM = 100_000_000_000  # 13 digits: epoch seconds reach this in the year 5138
 
 TRUE_WORDS = frozenset({"true", "yes", "y", "1", "t"})
