@@ -23,8 +23,14 @@ CONFIG_FILE_ENV = "HUBSPOT_PIPELINE_CONFIG"
 CONFIG_VARIABLE = "hubspot_pipeline_config"
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
-_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_BUCKET = re.compile(r"(?!\d+\.\d+\.\d+\.\d+$)(?!.*(?:\.\.|\.-|-\.))[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _DATASET_GROUP = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
+_KEY_PREFIX = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(?:/[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}){0,7}")
+_CONN_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,249}")
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}")
+_KMS_KEY_ID = re.compile(r"[A-Za-z0-9:/_+=.@-]{1,2048}")
+SERVER_SIDE_ENCRYPTIONS = ("AES256", "aws:kms", "aws:kms:dsse")
+HOOK_ACLS = ("bucket-owner-full-control", "bucket-owner-read")
 
 
 class ConfigError(ValueError):
@@ -42,6 +48,33 @@ def _matching(pattern: re.Pattern, value: Any, key: str, what: str) -> str:
     if not isinstance(value, str) or not pattern.fullmatch(value):
         raise ConfigError(f"{key}={value!r} is not a valid {what}")
     return value
+
+
+def _key_prefix(value: Any, key: str, *, required: bool) -> str:
+    """An S3 key prefix without its outer slashes: ``/``-separated segments of letters, digits, ``_``, ``.``
+    and ``-``, none starting with ``.`` or ``-`` (so no ``..``); ``""`` (the bucket's root) unless
+    ``required``."""
+    prefix = "" if value is None else value.strip("/") if isinstance(value, str) else value
+    if prefix == "" and not required:
+        return ""
+    return _matching(_KEY_PREFIX, prefix, key, "key prefix (segments of [A-Za-z0-9_][A-Za-z0-9_.-]*)")
+
+
+def _one_of(value: Any, choices: tuple, key: str) -> Any:
+    if value not in choices:
+        raise ConfigError(f"{key}={value!r} must be one of {', '.join(map(str, choices))}")
+    return value
+
+
+def _kms_key_id(storage: dict) -> str | None:
+    """``storage.kms_key_id``: a key id, alias or ARN, only with ``aws:kms`` encryption (S3 rejects it
+    with SSE-S3)."""
+    kms_key_id = storage.get("kms_key_id")
+    if kms_key_id is None:
+        return None
+    if not str(storage["server_side_encryption"]).startswith("aws:kms"):
+        raise ConfigError("storage.kms_key_id needs storage.server_side_encryption aws:kms")
+    return _matching(_KMS_KEY_ID, kms_key_id, "storage.kms_key_id", "KMS key id, alias or ARN")
 
 
 @dataclass(frozen=True)
@@ -279,17 +312,20 @@ def _hook_config(hook: dict) -> HookConfig:
     metrics_file = Path(hook["metrics_file"])
     metrics_file = metrics_file if metrics_file.is_absolute() else PROJECT_ROOT / metrics_file
     definitions = load_metric_definitions(metrics_file)
-    prefixes = {key: str(hook[key] or "").strip("/") for key in ("key_prefix", "runs_prefix")}
-    if not prefixes["runs_prefix"] or prefixes["runs_prefix"] == prefixes["key_prefix"]:
-        raise ConfigError("hook.runs_prefix must be set and differ from hook.key_prefix")
+    prefixes = {
+        key: _key_prefix(hook[key], f"hook.{key}", required=key == "runs_prefix")
+        for key in ("key_prefix", "runs_prefix")
+    }
+    if prefixes["runs_prefix"] == prefixes["key_prefix"]:
+        raise ConfigError("hook.runs_prefix must differ from hook.key_prefix")
     return HookConfig(
         bucket=_matching(_BUCKET, hook["bucket"], "hook.bucket", "bucket name"),
-        region=str(hook["region"]),
+        region=_matching(_REGION, hook["region"], "hook.region", "AWS region"),
         key_prefix=prefixes["key_prefix"],
         runs_prefix=prefixes["runs_prefix"],
         file_format=file_format,
         schedule=str(hook["schedule"]),
-        acl=hook.get("acl") or None,
+        acl=None if hook.get("acl") is None else _one_of(hook["acl"], HOOK_ACLS, "hook.acl"),
         max_range_days=_positive_int(hook["max_range_days"], "hook.max_range_days"),
         metrics_file=metrics_file,
         account_id_column=definitions.account_id_column,
@@ -364,9 +400,15 @@ def parse_config(raw: dict) -> PipelineConfig:
         if lookback is not None and (not isinstance(lookback, int) or lookback < 1):
             raise ConfigError(f"personalize.lookback_days={lookback!r} must be a positive integer or null")
         return PipelineConfig(
-            snowflake_conn_id=str(connections["snowflake"]),
-            personalize_s3_conn_id=str(connections["personalize_s3"]),
-            hook_s3_conn_id=str(connections["hook_s3"]),
+            snowflake_conn_id=_matching(
+                _CONN_ID, connections["snowflake"], "connections.snowflake", "connection id"
+            ),
+            personalize_s3_conn_id=_matching(
+                _CONN_ID, connections["personalize_s3"], "connections.personalize_s3", "connection id"
+            ),
+            hook_s3_conn_id=_matching(
+                _CONN_ID, connections["hook_s3"], "connections.hook_s3", "connection id"
+            ),
             share=ShareConfig(
                 database=sql_identifier(share["database"], "share.database"),
                 schema=sql_identifier(share["schema"], "share.schema"),
@@ -375,12 +417,18 @@ def parse_config(raw: dict) -> PipelineConfig:
             storage=StorageConfig(
                 backend=backend,
                 local_root=local_root if local_root.is_absolute() else PROJECT_ROOT / local_root,
-                server_side_encryption=str(storage["server_side_encryption"]),
-                kms_key_id=storage.get("kms_key_id"),
+                server_side_encryption=_one_of(
+                    storage["server_side_encryption"],
+                    SERVER_SIDE_ENCRYPTIONS,
+                    "storage.server_side_encryption",
+                ),
+                kms_key_id=_kms_key_id(storage),
                 staging_bucket=_matching(
                     _BUCKET, storage["staging_bucket"], "storage.staging_bucket", "bucket"
                 ),
-                staging_prefix=str(storage["staging_prefix"]).strip("/"),
+                staging_prefix=_key_prefix(
+                    storage["staging_prefix"], "storage.staging_prefix", required=True
+                ),
             ),
             personalize=PersonalizeConfig(
                 bucket=_matching(_BUCKET, personalize["bucket"], "personalize.bucket", "bucket name"),
