@@ -81,6 +81,11 @@ def _objects(root: Path) -> dict[str, bytes]:
     }
 
 
+def without_data_docs(objects: dict[str, bytes]) -> dict[str, bytes]:
+    """Objects but the Data Docs pages, which record when the validation ran."""
+    return {key: data for key, data in objects.items() if "/data_docs/" not in key}
+
+
 def _source_pii(sample_dir: Path) -> set[str]:
     contacts = pd.read_csv(sample_dir / "email.csv", dtype=str, keep_default_na=False)
     return set(contacts["EMAIL"]) | {
@@ -131,10 +136,6 @@ def test_rerun_of_the_same_date_is_byte_identical(
     assert _run(dag, TUTORIAL_EXPORT_DATE) == "success"
     second = _objects(tmp_path / "objects" / BUCKET)
     assert first.keys() == second.keys()
-
-    def without_data_docs(objects):  # Data Docs pages record when the validation ran
-        return {key: data for key, data in objects.items() if "/data_docs/" not in key}
-
     assert without_data_docs(second) == without_data_docs(first)
     runs = f"runs/{GROUP}/{TUTORIAL_EXPORT_DATE}"
     assert sorted(without_data_docs(first)) == sorted(
@@ -169,18 +170,79 @@ def test_dirty_generated_share_is_quarantined_with_reasons(
     assert emails == []  # no e-mail address anywhere: data, quarantine, identity log, report, Data Docs
 
 
-def test_a_dataset_below_the_minimums_publishes_nothing(
-    dag, tutorial_emulator, pipeline_override, monkeypatch, tmp_path
+@pytest.fixture(scope="module")
+def repeated_events_emulator(tmp_path_factory):
+    """A dirty share whose repeated event ids also fall weeks apart (in different chunks)."""
+    import duckdb
+
+    share_dir = tmp_path_factory.mktemp("repeated-events-share")
+    generate_share(share_dir, contacts=600, products=100, days=40, events_per_day=150, dirty_share=0.03)
+    events = f'"{CONFIG.share.schema}"."{CONFIG.share.event_table}"'
+    with duckdb.connect(str(share_dir / f"{CONFIG.share.database}.db")) as connection:
+        connection.execute(
+            f"INSERT INTO {events} SELECT * REPLACE (OCCURREDAT + INTERVAL 20 DAY AS OCCURREDAT) "
+            f"FROM {events} WHERE OCCURREDAT < DATE '2024-06-01' ORDER BY ID LIMIT 7"
+        )
+    with running_emulator(share_dir) as emulator:
+        yield emulator
+
+
+def test_chunked_output_is_byte_identical_to_unchunked(
+    dag, repeated_events_emulator, pipeline_override, monkeypatch, tmp_path
+):
+    _use_share(monkeypatch, repeated_events_emulator)
+    outputs = {}
+    for chunk_rows in (10_000_000, 700):
+        objects = tmp_path / f"objects-{chunk_rows}"
+        pipeline_override(
+            {"personalize": {"chunk_rows": chunk_rows}, "storage": {"local_root": str(objects)}}
+        )
+        assert _run(dag, DEFAULT_END_DATE) == "success"
+        outputs[chunk_rows] = _objects(objects / BUCKET)
+    whole, chunked = outputs[10_000_000], outputs[700]
+    data_docs = f"runs/{GROUP}/{DEFAULT_END_DATE}/data_docs/interactions_rows_part"
+    assert sum(key.startswith(data_docs) for key in whole) == 1
+    assert sum(key.startswith(data_docs) for key in chunked) >= 8  # 6,000 events in chunks of ~700
+    assert without_data_docs(chunked) == without_data_docs(whole)  # data, quarantine, identity log, report
+    manifest = json.loads(whole[f"runs/{GROUP}/{DEFAULT_END_DATE}/manifest.json"])
+    interactions = manifest["ledgers"]["interactions"]
+    assert interactions["skipped"]["duplicate event id"] >= 7  # the copies 20 days later too
+    assert interactions["written"] > 4000
+    assert check_training_folder(tmp_path / "objects-700" / BUCKET / "train" / GROUP) == []
+
+
+def _failed_task(dag_run) -> tuple[str, dict[str, str]]:
+    states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
+    failed = [ti for ti in dag_run.get_task_instances() if str(ti.state) == "failed"]
+    assert str(dag_run.state) == "failed" and len(failed) == 1
+    assert failed[0].try_number == 1  # no retry: the data cannot change
+    return failed[0].task_id, states
+
+
+def test_a_share_that_cannot_reach_the_minimums_fails_before_reading_events(
+    dag, tutorial_emulator, pipeline_override, monkeypatch, tmp_path, capsys
 ):
     _use_share(monkeypatch, tutorial_emulator)
     pipeline_override({"personalize": {"minimums": {"interactions": 1_000_000}}})
-    dag_run = _run_dag(dag, TUTORIAL_EXPORT_DATE)
-    states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
-    assert str(dag_run.state) == "failed"
-    assert states["validate"] == "failed" and states["publish"] == "upstream_failed"
-    assert (
-        next(ti for ti in dag_run.get_task_instances() if ti.task_id == "validate").try_number == 1
-    )  # no retry
+    capsys.readouterr()
+    failed, states = _failed_task(_run_dag(dag, TUTORIAL_EXPORT_DATE))
+    printed = capsys.readouterr().out
+    assert failed == "extract" and states["publish"] == "upstream_failed"
+    assert "(counted by the warehouse), Personalize needs at least 1000000" in printed
+    assert "events in" not in printed  # no event chunk was read
+    assert not (tmp_path / "objects" / BUCKET).exists()
+
+
+def test_a_dataset_below_the_minimums_after_validation_publishes_nothing(
+    dag, tutorial_emulator, pipeline_override, monkeypatch, tmp_path, capsys
+):
+    _use_share(monkeypatch, tutorial_emulator)
+    pipeline_override({"personalize": {"minimums": {"users_with_two_interactions": 1_000_000}}})
+    capsys.readouterr()
+    failed, states = _failed_task(_run_dag(dag, TUTORIAL_EXPORT_DATE))
+    assert failed == "validate" and states["publish"] == "upstream_failed"
+    printed = capsys.readouterr().out
+    assert "users with at least 2 interactions, Personalize needs at least 1000000" in printed
     assert not (tmp_path / "objects" / BUCKET).exists()
 
 
@@ -196,6 +258,10 @@ def test_publish_writes_data_then_manifest_then_config(
         def put_bytes(self, key, data, content_type):
             written.append(f"{self.bucket}/{key}")
             super().put_bytes(key, data, content_type)
+
+        def put_file(self, key, path, content_type):
+            written.append(f"{self.bucket}/{key}")
+            super().put_file(key, path, content_type)
 
     monkeypatch.setattr(
         personalize_export,
@@ -257,7 +323,7 @@ def test_a_rerun_of_one_dataset_rewrites_only_it_then_the_config(
     assert f"`train/{GROUP}/items.csv` | 2465 |" in text
     data_docs = report.parent / "data_docs"
     assert "data_docs/index.html" in text and "items_rows.html" in (data_docs / "index.html").read_text()
-    page = (data_docs / "interactions.html").read_text()
+    page = (data_docs / "interactions_part00000.html").read_text()  # the first (here only) chunk
     assert "expect_compound_columns_to_be_unique" in page.lower() or "compound" in page.lower()
 
 

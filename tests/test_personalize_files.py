@@ -35,10 +35,19 @@ def test_csv_round_trips_exactly_through_csv_module_and_pandas():
     assert text.splitlines()[0] == ",".join(ITEMS.column_names)  # header unquoted, schema order
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[1] == ["a,1", "1.5", "x", "l2", 'He said "hi", then left', "", "true", "1"]
-    assert rows[2] == ['b"2', "20.0", "ü ✓", "", "", "F", "false", "2"]
+    assert rows[2] == ['b"2', "20", "ü ✓", "", "", "F", "false", "2"]  # a whole float as Arrow writes it
+    assert text.splitlines()[1].startswith('"a,1",1.5,"x"')  # text quoted, numbers bare
     back = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
     assert back["PRODUCT_DESCRIPTION"].tolist() == ['He said "hi", then left', "", "a | b"]
     assert len(text.splitlines()) == 4  # one record per physical line
+
+
+def test_csv_chunks_without_header_append_to_the_whole_file():
+    items = _items()
+    whole = dataset_csv(items, ITEMS)
+    chunked = dataset_csv(items.iloc[:1], ITEMS) + dataset_csv(items.iloc[1:], ITEMS, header=False)
+    assert chunked == whole
+    assert dataset_csv(items.iloc[:0], ITEMS, header=False) == b""
 
 
 def test_config_json_schemas_are_the_dataset_definitions():

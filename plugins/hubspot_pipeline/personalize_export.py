@@ -12,16 +12,22 @@ import hashlib
 import json
 import logging
 import re
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
+from airflow.sdk.exceptions import AirflowFailException
 
 from hubspot_pipeline import report
-from hubspot_pipeline.config import PipelineConfig, load_config
-from hubspot_pipeline.datasets import DATASETS
-from hubspot_pipeline.formatting import clean_identifier
-from hubspot_pipeline.identity import identify
+from hubspot_pipeline.chunks import ChunkPlan, part_key, plan_chunks
+from hubspot_pipeline.config import PersonalizeConfig, PipelineConfig, load_config
+from hubspot_pipeline.datasets import DATASETS, INTERACTIONS, Dataset
+from hubspot_pipeline.formatting import clean_identifier, clean_text
+from hubspot_pipeline.identity import EVENT, IncomingLog, identify, resolve_events
 from hubspot_pipeline.ledger import DatasetLedger
 from hubspot_pipeline.personalize import (
     ExportWindow,
@@ -35,17 +41,17 @@ from hubspot_pipeline.personalize import (
 )
 from hubspot_pipeline.personalize_files import dataset_csv, json_bytes, mlops_config
 from hubspot_pipeline.storage import ObjectStore, object_store
-from hubspot_pipeline.warehouse import query_share
+from hubspot_pipeline.warehouse import share_session
 
 log = logging.getLogger(__name__)
 
 DAG_ID = "personalize_training_export"
-SOURCE_QUERIES = {
+SOURCE_QUERIES = {  # staged whole; the events are streamed in chunks
     "contacts": "personalize/contacts.sql",
     "products": "personalize/products.sql",
-    "custom_events": "personalize/custom_events.sql",
     "deal_line_items": "personalize/deal_line_items.sql",
 }
+EVENTS_QUERY = "personalize/custom_events.sql"
 DATASET_ORDER = ("items", "users", "interactions")
 
 
@@ -85,6 +91,10 @@ class ExportRun:
         document = json.loads(self.staging.get_bytes(self.staging_key("ledgers.json")))
         return {name: DatasetLedger.from_dict(data) for name, data in document.items()}
 
+    def load_plan(self) -> ChunkPlan:
+        """The chunks the extract task cut the interactions into."""
+        return ChunkPlan.from_dict(json.loads(self.staging.get_bytes(self.staging_key("chunks.json"))))
+
 
 def export_date_for(requested: str | None, data_interval_start: datetime | None, now: datetime) -> date:
     """The date a run exports: the ``export_date`` param, else the start of the run's data interval
@@ -117,79 +127,141 @@ def load_run(
 
 
 def extract(run: ExportRun) -> dict[str, int]:
-    """Run the share queries and stage their results; return rows read per source."""
+    """Run the share queries and stage their results; return rows read per source.
+
+    Contacts, products and deal line items are staged whole (they grow with the customer base, not with
+    the history). Events are counted per day by the warehouse first: those counts fail a run that cannot
+    reach Personalize's minimums before any event is read, and cut the window into chunks of
+    ``personalize.chunk_rows`` events; the warehouse also finds the repeated event ids. Then each chunk is
+    read and staged on its own, so the worker holds one chunk at a time.
+    """
     personalize = run.config.personalize
+    window = run.window.query_parameters()
     parameters = {
         "contacts": {},
         "products": {},
-        "custom_events": run.window.query_parameters(),
         "deal_line_items": {
             "pipelines": personalize.deals.pipelines,
             "stages": personalize.deals.add_to_cart_stages + personalize.deals.closed_won_stages,
         },
     }
     counts = {}
-    for source, template in SOURCE_QUERIES.items():
-        frame = query_share(
-            template,
-            run.config.share,
-            run.config.snowflake_conn_id,
-            parameters[source],
-            aliases=run.config.identity.anonymous_id_columns,
-        )
-        run.staging.put_frame(run.staging_key(f"source/{source}.parquet"), frame)
-        counts[source] = len(frame)
-        log.info("extracted %s rows from %s", len(frame), source)
+    with share_session(run.config.share, run.config.snowflake_conn_id) as query:
+        for source, template in SOURCE_QUERIES.items():
+            frame = query(template, parameters[source], aliases=run.config.identity.anonymous_id_columns)
+            run.staging.put_frame(run.staging_key(f"source/{source}.parquet"), frame)
+            counts[source] = len(frame)
+            log.info("extracted %s rows from %s", len(frame), source)
+        events_per_day = query("personalize/event_days.sql", window)
+        check_reachable_minimums(events_per_day, counts["deal_line_items"], personalize)
+        plan = plan_chunks(events_per_day, personalize.chunk_rows)
+        run.staging.put_bytes(run.staging_key("chunks.json"), json_bytes(plan.to_dict()), "application/json")
+        duplicates = query("personalize/duplicate_events.sql", window)
+        run.staging.put_frame(run.staging_key("source/duplicate_events.parquet"), duplicates)
+        counts["custom_events"] = 0
+        for chunk, (start, end) in enumerate(plan.ranges(run.window)):
+            events = query(EVENTS_QUERY, {"window_start": start, "window_end": end})
+            run.staging.put_frame(part_key(run.staging_key("source/custom_events"), chunk), events)
+            counts["custom_events"] += len(events)
+    log.info(
+        "extracted %s events in %s chunks (%s event ids repeated)",
+        counts["custom_events"],
+        plan.count,
+        len(duplicates),
+    )
     return counts
 
 
+def check_reachable_minimums(events_per_day: pd.DataFrame, deal_rows: int, config: PersonalizeConfig) -> None:
+    """Fail before reading any event when the warehouse's counts show the minimums cannot be met: at most
+    one interaction per exported event and two per deal line item (cart and purchase)."""
+    event_types = clean_text(events_per_day["EVENT_TYPE"])
+    exported = ~event_types.isin([name for name, target in config.event_types.items() if target is None])
+    reachable = int(events_per_day.loc[exported.to_numpy(), "EVENTS"].sum()) + 2 * deal_rows
+    possible_types = set(event_types[exported].map(config.event_types).dropna())
+    if deal_rows:
+        possible_types |= {config.deals.add_to_cart_event_type, config.deals.purchase_event_type}
+    problems = []
+    if reachable < config.min_interactions:
+        problems.append(
+            f"interactions: at most {reachable} rows in the export window (counted by the warehouse), "
+            f"Personalize needs at least {config.min_interactions}"
+        )
+    if missing := sorted(set(config.required_event_types) - possible_types):
+        problems.append(
+            f"interactions: no events that map to {' or '.join(missing)} in the export window, "
+            f"Personalize needs {', '.join(config.required_event_types)}"
+        )
+    if problems:
+        raise MinimumsUnreachable("\n".join(problems))
+
+
+class MinimumsUnreachable(AirflowFailException):
+    """The share cannot give Personalize's minimums in this window (found by counting; no retry)."""
+
+
 def prepare(run: ExportRun) -> dict[str, dict]:
-    """Cast, map and identify the extracted rows into candidate dataset rows (staged)."""
+    """Cast, map and identify the extracted rows into candidate dataset rows (staged), chunk by chunk for
+    the interactions; the identity log is staged in the same chunks."""
     sources = {
         name: run.staging.get_frame(run.staging_key(f"source/{name}.parquet")) for name in SOURCE_QUERIES
     }
     ledgers = {name: DatasetLedger() for name in DATASETS}
-    identity = identify(sources["contacts"], _identity_events(sources), run.config.identity)
-    user_ids = identity.users.user_ids
-    personalize = run.config.personalize
-    candidates = {
+    identity = identify(sources["contacts"], None, run.config.identity)
+    users, personalize, plan = identity.users, run.config.personalize, run.load_plan()
+    for name, frame in {
         "items": build_items(sources["products"], ledgers["items"]),
-        "users": build_users(identity.attributes.by_column(), identity.users, ledgers["users"]),
-        "interactions": pd.concat(
-            [
-                custom_event_interactions(
-                    sources["custom_events"], user_ids, personalize, ledgers["interactions"]
-                ),
-                deal_interactions(
-                    sources["deal_line_items"], user_ids, personalize, run.window, ledgers["interactions"]
-                ),
-            ],
-            ignore_index=True,
-        ),
-    }
-    for name, frame in candidates.items():
+        "users": build_users(identity.attributes.by_column(), users, ledgers["users"]),
+    }.items():
         run.staging.put_frame(run.staging_key(f"candidates/{name}.parquet"), frame)
+
+    deal_rows = sources["deal_line_items"]
+    deals = deal_interactions(deal_rows, users.user_ids, personalize, run.window, ledgers["interactions"])
+    deal_chunks = plan.chunk_of(deals["TIMESTAMP"])
+    deal_log = resolve_events(deal_line_item_ids(deal_rows), deal_rows["CONTACT_ID"], users)
+    summary = merge_incoming(identity.summary(), _event_log_counts(len(deal_rows), deal_log))
+    run.staging.put_frame(
+        run.staging_key("identity/head.parquet"), pd.concat([identity.incoming.frame(), deal_log])
+    )
+    for chunk in range(plan.count):
+        events = run.staging.get_frame(part_key(run.staging_key("source/custom_events"), chunk))
+        events = events.sort_values(["OCCURRED_EPOCH", "EVENT_ID", "CONTACT_ID"], kind="stable")
+        event_log = resolve_events(
+            "event:" + clean_identifier(events["EVENT_ID"]), events["CONTACT_ID"], users
+        )
+        summary = merge_incoming(summary, _event_log_counts(len(events), event_log))
+        run.staging.put_frame(part_key(run.staging_key("identity/events"), chunk), event_log)
+        interactions = custom_event_interactions(events, users.user_ids, personalize, ledgers["interactions"])
+        chunk_deals = deals[deal_chunks == chunk]
+        run.staging.put_frame(
+            part_key(run.staging_key("candidates/interactions"), chunk),
+            pd.concat([interactions, chunk_deals], ignore_index=True) if len(chunk_deals) else interactions,
+        )
     run.save_ledgers(ledgers)
-    summary = identity.summary()
     log.info("identity: %s", json.dumps(summary, sort_keys=True))
-    run.staging.put_frame(run.staging_key("identity/log.parquet"), identity.incoming.frame())
     run.staging.put_bytes(run.staging_key("identity/summary.json"), json_bytes(summary), "application/json")
     return {name: ledger.to_dict() for name, ledger in ledgers.items()}
 
 
-def _identity_events(sources: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Every event the interactions come from (custom events, deal line items) as ``RECORD_ID`` and
-    ``CONTACT_ID``, for the identity stage's accounting."""
-    events, deals = sources["custom_events"], sources["deal_line_items"]
-    deal_records = deal_line_item_ids(deals)
-    return pd.DataFrame(
-        {
-            "RECORD_ID": pd.concat(["event:" + clean_identifier(events["EVENT_ID"]), deal_records]),
-            "CONTACT_ID": pd.concat(
-                [clean_identifier(events["CONTACT_ID"]), clean_identifier(deals["CONTACT_ID"])]
-            ),
-        }
-    ).reset_index(drop=True)
+def _event_log_counts(records: int, event_log: pd.DataFrame) -> dict:
+    """``incoming.event.*`` counts of one part of the events, checked to account for every record."""
+    incoming = IncomingLog()
+    incoming.add(EVENT, records, event_log)
+    incoming.check()
+    return incoming.to_dict()
+
+
+def merge_incoming(summary: dict, part: dict) -> dict:
+    """Add one part's ``incoming.*`` counts, records read and reasons to a run's identity summary."""
+    merged = {**summary, "records_in": dict(Counter(summary["records_in"]) + Counter(part["records_in"]))}
+    for name, count in part.items():
+        if name.startswith("incoming."):
+            merged[name] = merged.get(name, 0) + count
+    reasons = {log_name: dict(counts) for log_name, counts in summary["reasons"].items()}
+    for log_name, counts in part["reasons"].items():
+        reasons[log_name] = dict(Counter(reasons.get(log_name, {})) + Counter(counts))
+    merged["reasons"] = dict(sorted(reasons.items()))
+    return merged
 
 
 def row_rules(run: ExportRun, published_items: set[str] | None) -> tuple[dict, dict]:
@@ -209,106 +281,199 @@ def validate(run: ExportRun) -> dict:
     """Validate candidates with Great Expectations: quarantine failing rows, drop duplicates, then check
     the datasets as a whole (uniqueness, Personalize's minimums). Raises before anything is published.
 
-    Items are validated first: interactions may only name items that are published.
+    Items are validated first: interactions may only name items that are published. Interactions are
+    validated chunk by chunk; the minimums are checked on their tallies.
     """
     with report.staging_data_docs(run.staging, run.staging_key("data_docs/"), "Personalize export"):
         return _validate_datasets(run)
 
 
 def _validate_datasets(run: ExportRun) -> dict:
-    from hubspot_pipeline.validation import check_publishable, quarantine_invalid_rows
+    from hubspot_pipeline.validation import check_dataset, raise_on_failures
 
     ledgers = run.load_ledgers()
-    personalize = run.config.personalize
-    results: dict[str, list] = {}
-    finals: dict[str, pd.DataFrame] = {}
-    for name in DATASET_ORDER:
-        dataset, ledger = DATASETS[name], ledgers[name]
+    results: dict[str, list[dict]] = {}
+    publishable = []
+    published_items: set[str] = set()
+    for name in ("items", "users"):
         candidates = run.staging.get_frame(run.staging_key(f"candidates/{name}.parquet"))
-        if name == "interactions":
-            candidates = candidates.sort_values("_SOURCE_ID", kind="stable")
-            candidates = drop_duplicate_rows(candidates, ["_SOURCE_ID"], "duplicate event id", ledger)
-        published_items = set(finals["items"]["ITEM_ID"]) if "items" in finals else None
-        allowed_values, value_bounds = row_rules(run, published_items)
-        checked = quarantine_invalid_rows(
-            candidates, dataset, allowed_values=allowed_values.get(name), value_bounds=value_bounds.get(name)
+        allowed_values, value_bounds = row_rules(run, None)
+        rules = (allowed_values.get(name), value_bounds.get(name))
+        final, quarantined, row_results = _validated_rows(candidates, DATASETS[name], ledgers[name], rules)
+        run.staging.put_frame(run.staging_key(f"final/{name}.parquet"), final)
+        run.staging.put_frame(run.staging_key(f"quarantine/{name}.parquet"), quarantined)
+        results[name] = [summary.to_dict() for summary in row_results]
+        publishable += check_dataset(
+            final[DATASETS[name].column_names], DATASETS[name], value_bounds=value_bounds.get(name)
         )
-        ledger.quarantine(checked.quarantined["QUARANTINE_REASON"])
-        key = list(dataset.unique_key)
-        kept = drop_duplicate_rows(
-            sort_for_output(checked.kept, dataset),
-            key,
-            f"duplicate of another row with the same {', '.join(key)}",
-            ledger,
-        )
-        ledger.written = len(kept)
-        ledger.check(name)
-        finals[name] = kept
-        results[name] = [summary.to_dict() for summary in checked.results]
-        run.staging.put_frame(run.staging_key(f"final/{name}.parquet"), kept)
-        run.staging.put_frame(run.staging_key(f"quarantine/{name}.parquet"), checked.quarantined)
-    allowed_values, value_bounds = row_rules(run, set(finals["items"]["ITEM_ID"]))
-    publishable = check_publishable(
-        {name: frame[DATASETS[name].column_names] for name, frame in finals.items()},
-        min_interactions=personalize.min_interactions,
-        min_users_with_two=personalize.min_users_with_two_interactions,
-        required_event_types=personalize.required_event_types,
-        allowed_values=allowed_values,
-        value_bounds=value_bounds,
+        if name == "items":
+            published_items = set(final["ITEM_ID"])
+    interaction_results, interaction_checks = _validate_interactions(
+        run, ledgers["interactions"], published_items
     )
+    results["interactions"] = [summary.to_dict() for summary in interaction_results]
+    publishable += interaction_checks
+    for name, ledger in ledgers.items():
+        ledger.check(name)
     results["publishable"] = [summary.to_dict() for summary in publishable]
     run.save_ledgers(ledgers)
     run.staging.put_bytes(run.staging_key("expectations.json"), json_bytes(results), "application/json")
+    raise_on_failures(publishable)
     return {"ledgers": {name: ledger.to_dict() for name, ledger in ledgers.items()}, "expectations": results}
 
 
-def _quarantine_csv(frame: pd.DataFrame) -> bytes:
-    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+def _validated_rows(
+    candidates: pd.DataFrame,
+    dataset: Dataset,
+    ledger: DatasetLedger,
+    rules: tuple[dict | None, dict | None],
+    suite_name: str | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, list]:
+    """Quarantine the candidates failing a row rule (GX; ``rules``: allowed values and value bounds),
+    then keep the first row of each unique key in output order; return the rows to publish, the
+    quarantined rows and the GX summaries."""
+    from hubspot_pipeline.validation import quarantine_invalid_rows
+
+    allowed_values, value_bounds = rules
+    checked = quarantine_invalid_rows(
+        candidates, dataset, allowed_values=allowed_values, value_bounds=value_bounds, suite_name=suite_name
+    )
+    ledger.quarantine(checked.quarantined["QUARANTINE_REASON"])
+    key = list(dataset.unique_key)
+    kept = drop_duplicate_rows(
+        sort_for_output(checked.kept, dataset),
+        key,
+        f"duplicate of another row with the same {', '.join(key)}",
+        ledger,
+    )
+    ledger.written += len(kept)
+    return kept, checked.quarantined, checked.results
+
+
+def _validate_interactions(
+    run: ExportRun, ledger: DatasetLedger, published_items: set[str]
+) -> tuple[list, list]:
+    """Validate the interactions chunk by chunk (each chunk's rows, then the rows it will publish), then
+    Personalize's minimums on the chunks' tallies; return the merged row and publishable summaries."""
+    from hubspot_pipeline.validation import (
+        InteractionTallies,
+        check_dataset,
+        check_interaction_minimums,
+        merge_summaries,
+    )
+
+    personalize, plan = run.config.personalize, run.load_plan()
+    allowed_values, value_bounds = row_rules(run, published_items)
+    allowed, bounds = allowed_values["interactions"], value_bounds["interactions"]
+    duplicates = run.staging.get_frame(run.staging_key("source/duplicate_events.parquet"))
+    first_copy = (
+        pd.Series(
+            pd.to_numeric(duplicates["FIRST_EPOCH"]).astype("Int64").to_numpy(),
+            index="event:" + clean_identifier(duplicates["EVENT_ID"]),
+        )
+        .groupby(level=0)
+        .min()
+    )
+    tallies, row_results, checks = InteractionTallies(), [], []
+    for chunk in range(plan.count):
+        candidates = run.staging.get_frame(part_key(run.staging_key("candidates/interactions"), chunk))
+        candidates = _without_repeated_events(candidates, first_copy, ledger)
+        part = f"part{chunk:05d}"
+        final, quarantined, summaries = _validated_rows(
+            candidates, INTERACTIONS, ledger, (allowed, bounds), f"interactions_rows_{part}"
+        )
+        row_results.append(summaries)
+        final = final[INTERACTIONS.column_names]
+        checks.append(
+            check_dataset(
+                final,
+                INTERACTIONS,
+                allowed_values=allowed,
+                value_bounds=bounds,
+                suite_name=f"interactions_{part}",
+            )
+        )
+        tallies.add(final)
+        run.staging.put_frame(part_key(run.staging_key("final/interactions"), chunk), final)
+        quarantined = quarantined.sort_values(["TIMESTAMP", "_SOURCE_ID"], kind="stable", na_position="last")
+        run.staging.put_frame(part_key(run.staging_key("quarantine/interactions"), chunk), quarantined)
+    minimums = check_interaction_minimums(
+        tallies,
+        min_interactions=personalize.min_interactions,
+        min_users_with_two=personalize.min_users_with_two_interactions,
+        required_event_types=personalize.required_event_types,
+    )
+    return merge_summaries(row_results), merge_summaries(checks) + minimums
+
+
+def _without_repeated_events(
+    candidates: pd.DataFrame, first_copy: pd.Series, ledger: DatasetLedger
+) -> pd.DataFrame:
+    """Skip every copy of a repeated source id but its earliest (the warehouse found the ids and the time
+    of their first copy; copies at the same time keep the first in a fixed order of their values)."""
+    order = ["_SOURCE_ID", "TIMESTAMP", "_CONTACT_ID", "ITEM_ID", "EVENT_TYPE", "EVENT_VALUE"]
+    candidates = candidates.sort_values(order, kind="stable", na_position="last").reset_index(drop=True)
+    first = candidates["_SOURCE_ID"].map(first_copy)
+    later_copy = (first.notna() & (candidates["TIMESTAMP"] > first)).fillna(False).astype(bool)
+    ledger.skip("duplicate event id", int(later_copy.sum()))
+    return drop_duplicate_rows(
+        candidates[~later_copy.to_numpy()], ["_SOURCE_ID"], "duplicate event id", ledger
+    )
+
+
+def _quarantine_csv(frame: pd.DataFrame, *, header: bool = True) -> bytes:
+    return frame.to_csv(index=False, header=header, lineterminator="\n").encode("utf-8")
 
 
 def publish(run: ExportRun) -> dict:
     """Publish the validated datasets: data files, quarantine files, identity log, report and manifest,
-    then ``config.json``. A dry run only logs the report."""
+    then ``config.json``. A dry run only logs the report.
+
+    Streamed files (interactions, their quarantine file, the identity log) are assembled chunk by chunk
+    in a local temporary file and uploaded whole, so readers never see part of one.
+    """
     personalize = run.config.personalize
-    store, ledgers = run.personalize, run.load_ledgers()
+    store, ledgers, plan = run.personalize, run.load_ledgers(), run.load_plan()
     train, runs = personalize.train_prefix, personalize.run_prefix(run.export_date)
     manifest: dict = {"export_date": run.export_date.isoformat(), "dataset_group": personalize.dataset_group}
-    outputs: list[tuple[str, bytes, str]] = []  # in publishing order: data, run artefacts, manifest, config
-    artefacts: list[tuple[str, bytes, str]] = []
-    files = {}
-    for name in run.datasets:
-        data = dataset_csv(run.staging.get_frame(run.staging_key(f"final/{name}.parquet")), DATASETS[name])
-        key = f"{train}/{name}.csv"
-        outputs.append((key, data, "text/csv"))
-        files[name] = {"key": key, "rows": ledgers[name].written, "sha256": hashlib.sha256(data).hexdigest()}
-        quarantined = run.staging.get_frame(run.staging_key(f"quarantine/{name}.parquet"))
-        if len(quarantined):
-            files[name]["quarantine_key"] = f"{runs}/quarantine/{name}.csv"
-            artefacts.append((files[name]["quarantine_key"], _quarantine_csv(quarantined), "text/csv"))
-    identity_key = f"{runs}/identity_log.csv"
-    identity_log = run.staging.get_frame(run.staging_key("identity/log.parquet"))
-    artefacts.append((identity_key, _quarantine_csv(identity_log), "text/csv"))
-    artefacts += report.staged_data_docs(run.staging, run.staging_key("data_docs/"), f"{runs}/data_docs/")
-    manifest["data_docs_key"] = f"{runs}/data_docs/index.html"
-    manifest["files"] = files
-    manifest["ledgers"] = {name: ledger.to_dict() for name, ledger in ledgers.items()}
-    manifest["identity"] = {
-        **json.loads(run.staging.get_bytes(run.staging_key("identity/summary.json"))),
-        "log_key": identity_key,
-    }
-    expectations = json.loads(run.staging.get_bytes(run.staging_key("expectations.json")))
-    report_text = run_report(manifest, expectations, dry_run=run.dry_run)
-    log.info("run report:\n%s", report_text)
-    manifest["report_key"] = f"{runs}/report.md"
-    artefacts.append((manifest["report_key"], report_text.encode("utf-8"), "text/markdown"))
-    outputs += artefacts
-    manifest_key = f"{runs}/manifest.json"
-    outputs.append((manifest_key, json_bytes(manifest), "application/json"))
-    config_key = f"{train}/config.json"
-    outputs.append(
-        (config_key, json_bytes(mlops_config(personalize, list(DATASET_ORDER))), "application/json")
-    )
-    report.put_objects(store, outputs, dry_run=run.dry_run)
+    with tempfile.TemporaryDirectory(prefix="personalize-publish-") as work:
+        files, data_files, artefacts = {}, [], []
+        for name in run.datasets:
+            key = f"{train}/{name}.csv"
+            path, sha256 = _assemble(Path(work) / f"{name}.csv", _dataset_chunks(run, name, plan))
+            data_files.append((key, path, "text/csv"))
+            files[name] = {"key": key, "rows": ledgers[name].written, "sha256": sha256}
+            if ledgers[name].quarantined_total:
+                files[name]["quarantine_key"] = f"{runs}/quarantine/{name}.csv"
+                path, _ = _assemble(
+                    Path(work) / f"{name}.quarantine.csv", _quarantine_chunks(run, name, plan)
+                )
+                artefacts.append((files[name]["quarantine_key"], path, "text/csv"))
+        identity_key = f"{runs}/identity_log.csv"
+        path, _ = _assemble(Path(work) / "identity_log.csv", _identity_log_chunks(run, plan))
+        artefacts.append((identity_key, path, "text/csv"))
+        objects = report.staged_data_docs(run.staging, run.staging_key("data_docs/"), f"{runs}/data_docs/")
+        manifest["data_docs_key"] = f"{runs}/data_docs/index.html"
+        manifest["files"] = files
+        manifest["ledgers"] = {name: ledger.to_dict() for name, ledger in ledgers.items()}
+        manifest["identity"] = {
+            **json.loads(run.staging.get_bytes(run.staging_key("identity/summary.json"))),
+            "log_key": identity_key,
+        }
+        expectations = json.loads(run.staging.get_bytes(run.staging_key("expectations.json")))
+        report_text = run_report(manifest, expectations, dry_run=run.dry_run)
+        log.info("run report:\n%s", report_text)
+        manifest["report_key"] = f"{runs}/report.md"
+        objects.append((manifest["report_key"], report_text.encode("utf-8"), "text/markdown"))
+        manifest_key, config_key = f"{runs}/manifest.json", f"{train}/config.json"
+        objects.append((manifest_key, json_bytes(manifest), "application/json"))
+        objects.append(
+            (config_key, json_bytes(mlops_config(personalize, list(DATASET_ORDER))), "application/json")
+        )
+        if not run.dry_run:  # in order: data files, run artefacts, then the manifest and config.json
+            for key, path, content_type in data_files + artefacts:
+                store.put_file(key, path, content_type)
+        report.put_objects(store, objects, dry_run=run.dry_run)
     run.staging.delete_prefix(run.staging_key(""))
     return {
         "dry_run": run.dry_run,
@@ -317,6 +482,45 @@ def publish(run: ExportRun) -> dict:
         "config": store.uri(config_key),
         "ledgers": manifest["ledgers"],
     }
+
+
+def _assemble(path: Path, chunks: Iterable[bytes]) -> tuple[Path, str]:
+    """Write ``chunks`` one after the other to ``path``; return it with the content's sha256."""
+    digest = hashlib.sha256()
+    with path.open("wb") as output:
+        for chunk in chunks:
+            digest.update(chunk)
+            output.write(chunk)
+    return path, digest.hexdigest()
+
+
+def _part_frames(run: ExportRun, prefix: str, plan: ChunkPlan) -> Iterator[pd.DataFrame]:
+    for chunk in range(plan.count):
+        yield run.staging.get_frame(part_key(run.staging_key(prefix), chunk))
+
+
+def _dataset_chunks(run: ExportRun, name: str, plan: ChunkPlan) -> Iterator[bytes]:
+    dataset = DATASETS[name]
+    if name != "interactions":
+        yield dataset_csv(run.staging.get_frame(run.staging_key(f"final/{name}.parquet")), dataset)
+        return
+    for chunk, frame in enumerate(_part_frames(run, "final/interactions", plan)):
+        yield dataset_csv(frame, dataset, header=chunk == 0)
+
+
+def _quarantine_chunks(run: ExportRun, name: str, plan: ChunkPlan) -> Iterator[bytes]:
+    if name != "interactions":
+        yield _quarantine_csv(run.staging.get_frame(run.staging_key(f"quarantine/{name}.parquet")))
+        return
+    for chunk, frame in enumerate(_part_frames(run, "quarantine/interactions", plan)):
+        yield _quarantine_csv(frame, header=chunk == 0)
+
+
+def _identity_log_chunks(run: ExportRun, plan: ChunkPlan) -> Iterator[bytes]:
+    """Users, then deal line items, then events in time order (the same lines for any chunking)."""
+    yield _quarantine_csv(run.staging.get_frame(run.staging_key("identity/head.parquet")))
+    for frame in _part_frames(run, "identity/events", plan):
+        yield _quarantine_csv(frame, header=False)
 
 
 def run_report(manifest: dict, expectations: dict, *, dry_run: bool = False) -> str:

@@ -9,10 +9,10 @@ module is cheap to import at DAG-parse time.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Generator, Mapping
+from collections.abc import Collection, Generator, Iterable, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from itertools import compress
 from typing import TYPE_CHECKING, Any
@@ -97,13 +97,15 @@ def quarantine_invalid_rows(
     *,
     allowed_values: AllowedValues | None = None,
     value_bounds: ValueBounds | None = None,
+    suite_name: str | None = None,
 ) -> RowValidation:
     """Split ``frame`` into rows passing every row-level rule of ``dataset`` and quarantined rows.
 
     Rules come from the column definitions (non-null, maximum length, minimum value) plus ``allowed_values``
     ({column: allowed strings}) and ``value_bounds`` ({column: (min, max)}). Columns starting with ``_`` are
     context: kept in both outputs but not validated. Quarantined rows get a ``QUARANTINE_REASON`` such as
-    ``"USER_ID: missing; ITEM_ID: longer than 256 characters"``. Raises ``DatasetValidationError`` when the
+    ``"USER_ID: missing; ITEM_ID: longer than 256 characters"``. ``suite_name`` names the GX suite (and
+    its Data Docs page; default ``<dataset>_rows``). Raises ``DatasetValidationError`` when the
     data columns are not exactly the dataset's columns in order, or a rule could not be evaluated.
     """
     rows = frame.reset_index(drop=True)
@@ -111,7 +113,7 @@ def quarantine_invalid_rows(
     results = _validate(
         _ephemeral_batch_definition(),
         rows[[name for name in rows.columns if not name.startswith(CONTEXT_COLUMN_PREFIX)]],
-        f"{dataset.name}_rows",
+        suite_name or f"{dataset.name}_rows",
         expectations,
         _ROW_INDEX_RESULT_FORMAT,
     )
@@ -146,12 +148,9 @@ def check_publishable(
     """Run every dataset-level check on the frames about to be published and return their summaries.
 
     ``frames`` maps dataset names to frames exactly as they will be written (``interactions`` is required,
-    ``items`` and ``users`` are checked when present). Per dataset: columns equal the dataset's in order,
-    the unique key is unique and every row-level rule passes (``allowed_values`` / ``value_bounds`` are the
-    same rules as for ``quarantine_invalid_rows``, keyed by dataset name). For interactions also Personalize's
-    minimums: ``min_interactions`` rows, ``min_users_with_two`` users with at least two interactions, and an
-    EVENT_TYPE for each of ``required_event_types``. All checks run; if any fails, ``DatasetValidationError``
-    lists all failures.
+    ``items`` and ``users`` are checked when present): :func:`check_dataset` on each, and for interactions
+    :func:`check_interaction_minimums` on their counts. All checks run; if any fails,
+    ``DatasetValidationError`` lists all failures.
     """
     if INTERACTIONS.name not in frames:
         raise ValueError("check_publishable needs an 'interactions' frame")
@@ -160,22 +159,91 @@ def check_publishable(
         raise ValueError(f"unknown dataset names {unknown}, expected some of {sorted(DATASETS)}")
     allowed_values = allowed_values or {}
     value_bounds = value_bounds or {}
-
-    batch_definition = _ephemeral_batch_definition()
     summaries: list[ExpectationSummary] = []
     for dataset in (dataset for name, dataset in DATASETS.items() if name in frames):
         frame = frames[dataset.name]
-        expectations = [
-            _columns_expectation(dataset),
-            _unique_key_expectation(dataset),
-            *_row_expectations(dataset, allowed_values.get(dataset.name), value_bounds.get(dataset.name)),
-        ]
+        summaries += check_dataset(
+            frame,
+            dataset,
+            allowed_values=allowed_values.get(dataset.name),
+            value_bounds=value_bounds.get(dataset.name),
+        )
         if dataset is INTERACTIONS:
-            expectations += _interaction_minimum_expectations(min_interactions, required_event_types)
-        results = _validate(batch_definition, frame, dataset.name, expectations, _COUNTS_RESULT_FORMAT)
-        summaries += [_summarise(dataset.name, result, len(frame)) for result in results]
+            tallies = InteractionTallies()
+            tallies.add(frame)
+            summaries += check_interaction_minimums(
+                tallies,
+                min_interactions=min_interactions,
+                min_users_with_two=min_users_with_two,
+                required_event_types=required_event_types,
+            )
+    raise_on_failures(summaries)
+    return summaries
 
-    users_with_two = _users_with_two_interactions(frames[INTERACTIONS.name])
+
+def check_dataset(
+    frame: pd.DataFrame,
+    dataset: Dataset,
+    *,
+    allowed_values: AllowedValues | None = None,
+    value_bounds: ValueBounds | None = None,
+    suite_name: str | None = None,
+) -> list[ExpectationSummary]:
+    """Check rows about to be written: columns equal the dataset's in order, the unique key is unique and
+    every row-level rule passes. ``frame`` is a whole dataset, or one chunk of streamed interactions (a
+    chunk holds every row that could share its key). Returns the summaries; failures are not raised."""
+    expectations = [
+        _columns_expectation(dataset),
+        _unique_key_expectation(dataset),
+        *_row_expectations(dataset, allowed_values, value_bounds),
+    ]
+    results = _validate(
+        _ephemeral_batch_definition(), frame, suite_name or dataset.name, expectations, _COUNTS_RESULT_FORMAT
+    )
+    return [_summarise(dataset.name, result, len(frame)) for result in results]
+
+
+@dataclass
+class InteractionTallies:
+    """What Personalize's minimums need from published interactions, added up chunk by chunk: rows per
+    EVENT_TYPE and per USER_ID (bounded by the number of users, not by the history)."""
+
+    per_event_type: pd.Series = field(default_factory=lambda: pd.Series(dtype="int64"))
+    per_user: pd.Series = field(default_factory=lambda: pd.Series(dtype="int64"))
+
+    def add(self, interactions: pd.DataFrame) -> None:
+        for name, column in (("per_event_type", "EVENT_TYPE"), ("per_user", "USER_ID")):
+            if column in interactions.columns:
+                counts = interactions[column].value_counts().astype("int64")
+                setattr(self, name, getattr(self, name).add(counts, fill_value=0).astype("int64"))
+
+    @property
+    def rows(self) -> int:
+        return int(self.per_event_type.sum())
+
+
+def check_interaction_minimums(
+    tallies: InteractionTallies,
+    *,
+    min_interactions: int = 1000,
+    min_users_with_two: int = 25,
+    required_event_types: Collection[str] = ("View", "Purchase"),
+) -> list[ExpectationSummary]:
+    """Personalize's minimums, checked by GX on the interactions' tallies: ``min_interactions`` rows,
+    ``min_users_with_two`` users with at least two interactions, an EVENT_TYPE for each of
+    ``required_event_types``. Returns the summaries; failures are not raised."""
+    batch_definition = _ephemeral_batch_definition()
+    per_type = tallies.per_event_type.rename_axis("EVENT_TYPE").reset_index(name="INTERACTIONS")
+    results = _validate(
+        batch_definition,
+        per_type,
+        "interactions_minimums",
+        _interaction_minimum_expectations(min_interactions, required_event_types),
+        _COUNTS_RESULT_FORMAT,
+    )
+    summaries = [_summarise(INTERACTIONS.name, result, tallies.rows) for result in results]
+    users_with_two = tallies.per_user[tallies.per_user >= 2]
+    users_with_two = users_with_two.rename_axis("USER_ID").reset_index(name="INTERACTIONS")
     results = _validate(
         batch_definition,
         users_with_two,
@@ -183,11 +251,35 @@ def check_publishable(
         [_users_with_two_expectation(min_users_with_two)],
         _COUNTS_RESULT_FORMAT,
     )
-    summaries += [_summarise(INTERACTIONS.name, result, len(users_with_two)) for result in results]
+    return summaries + [_summarise(INTERACTIONS.name, result, len(users_with_two)) for result in results]
 
+
+def raise_on_failures(summaries: list[ExpectationSummary]) -> None:
+    """Raise ``DatasetValidationError`` listing every failed summary, if any failed."""
     if any(not summary.success for summary in summaries):
         raise DatasetValidationError(summaries)
-    return summaries
+
+
+def merge_summaries(chunks: Iterable[list[ExpectationSummary]]) -> list[ExpectationSummary]:
+    """One summary per expectation (dataset, type, column) over the chunks it ran on: rows and unexpected
+    rows added up, successful only if it succeeded on every chunk, the first problem kept."""
+    merged: dict[tuple, ExpectationSummary] = {}
+    for summary in (summary for chunk in chunks for summary in chunk):
+        key = (summary.dataset, summary.expectation_type, summary.column)
+        if (earlier := merged.get(key)) is None:
+            merged[key] = summary
+            continue
+        counts = [
+            count for count in (earlier.unexpected_count, summary.unexpected_count) if count is not None
+        ]
+        merged[key] = replace(
+            earlier,
+            success=earlier.success and summary.success,
+            element_count=earlier.element_count + summary.element_count,
+            unexpected_count=sum(counts) if counts else None,
+            problem=earlier.problem or summary.problem,
+        )
+    return list(merged.values())
 
 
 def validate_frame(
@@ -197,8 +289,7 @@ def validate_frame(
     return their summaries, or raise ``DatasetValidationError`` listing every failure."""
     results = _validate(_ephemeral_batch_definition(), frame, suite_name, expectations, _COUNTS_RESULT_FORMAT)
     summaries = [_summarise(dataset_name, result, len(frame)) for result in results]
-    if any(not summary.success for summary in summaries):
-        raise DatasetValidationError(summaries)
+    raise_on_failures(summaries)
     return summaries
 
 
@@ -350,19 +441,13 @@ def _interaction_minimum_expectations(
         f"interactions: no {{missing_values}} events, Personalize needs {', '.join(required_event_types)}"
     )
     return [
-        gxe.ExpectTableRowCountToBeBetween(min_value=min_interactions, meta={"failure": too_few_rows}),
+        gxe.ExpectColumnSumToBeBetween(
+            column="INTERACTIONS", min_value=min_interactions, meta={"failure": too_few_rows}
+        ),
         gxe.ExpectColumnDistinctValuesToContainSet(
             column="EVENT_TYPE", value_set=list(required_event_types), meta={"failure": missing_events}
         ),
     ]
-
-
-def _users_with_two_interactions(interactions: pd.DataFrame) -> pd.DataFrame:
-    """One row per user with at least two interactions (none if the frame has no USER_ID column)."""
-    if "USER_ID" not in interactions.columns:
-        return pd.DataFrame({"USER_ID": [], "INTERACTIONS": []})
-    per_user = interactions["USER_ID"].value_counts().rename_axis("USER_ID").reset_index(name="INTERACTIONS")
-    return per_user[per_user["INTERACTIONS"] >= 2].reset_index(drop=True)
 
 
 def _users_with_two_expectation(min_users_with_two: int) -> Expectation:

@@ -7,8 +7,8 @@ value is a bound parameter (``%(name)s``) passed to the Snowflake connector.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from contextlib import closing
+from collections.abc import Callable, Generator, Mapping
+from contextlib import closing, contextmanager
 from typing import Any
 
 import pandas as pd
@@ -68,13 +68,48 @@ def render_sql(template_name: str, share: ShareConfig, aliases: Mapping[str, str
 
 def fetch_frame(hook: SnowflakeHook, sql: str, parameters: dict[str, Any] | None = None) -> pd.DataFrame:
     """Run one query with bound parameters and return its result as a DataFrame (Arrow-backed fetch)."""
-    with closing(hook.get_conn()) as connection, closing(connection.cursor()) as cursor:
+    with closing(hook.get_conn()) as connection:
+        return _fetch(connection, sql, parameters)
+
+
+def _fetch(connection: Any, sql: str, parameters: dict[str, Any] | None) -> pd.DataFrame:
+    with closing(connection.cursor()) as cursor:
         cursor.execute(sql, parameters)
         columns = [column.name for column in cursor.description]
         frame = cursor.fetch_pandas_all()
     if frame.empty:
         return pd.DataFrame({name: pd.Series(dtype=object) for name in columns})
     return frame
+
+
+ShareQuery = Callable[..., pd.DataFrame]
+
+
+@contextmanager
+def share_session(share: ShareConfig, conn_id: str) -> Generator[ShareQuery]:
+    """One connection through ``conn_id`` for several share queries (a streamed export runs one per chunk):
+    yields ``query(template_name, parameters, aliases=None)``, which renders an ``include/sql`` query for
+    the share and returns its result.
+
+    A query that does not compile (HubSpot renamed or dropped a table or column) raises
+    :class:`ShareSchemaError` naming the query and the share, with Snowflake's message naming the object.
+    """
+    from snowflake.connector.errors import ProgrammingError
+
+    with closing(ShareHook(snowflake_conn_id=conn_id).get_conn()) as connection:
+
+        def query(
+            template_name: str, parameters: dict[str, Any], aliases: Mapping[str, str] | None = None
+        ) -> pd.DataFrame:
+            try:
+                return _fetch(connection, render_sql(template_name, share, aliases), parameters)
+            except ProgrammingError as error:
+                raise ShareSchemaError(
+                    f"{template_name} failed on {share.database}.{share.schema}: {error.msg} "
+                    "(has the HubSpot share changed? see `share` in include/config/pipeline.yaml)"
+                ) from error
+
+        yield query
 
 
 def query_share(
@@ -84,18 +119,7 @@ def query_share(
     parameters: dict[str, Any],
     aliases: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
-    """Render an ``include/sql`` query for the share and fetch its result through ``conn_id``.
-
-    A query that does not compile (HubSpot renamed or dropped a table or column) raises
-    :class:`ShareSchemaError` naming the query and the share, with Snowflake's message naming the object.
-    """
-    from snowflake.connector.errors import ProgrammingError
-
-    try:
-        sql = render_sql(template_name, share, aliases)
-        return fetch_frame(ShareHook(snowflake_conn_id=conn_id), sql, parameters)
-    except ProgrammingError as error:
-        raise ShareSchemaError(
-            f"{template_name} failed on {share.database}.{share.schema}: {error.msg} "
-            "(has the HubSpot share changed? see `share` in include/config/pipeline.yaml)"
-        ) from error
+    """Render an ``include/sql`` query for the share and fetch its result through ``conn_id`` (one query
+    on its own connection; see :func:`share_session`)."""
+    with share_session(share, conn_id) as query:
+        return query(template_name, parameters, aliases)

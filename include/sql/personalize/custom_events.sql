@@ -1,5 +1,5 @@
--- Custom behavioural events that occurred before the end of the export window. ID is the event's own
--- unique id (OBJECTID is the contact the event belongs to, not an event id).
+-- Custom behavioural events in a time range of the export window (the whole window, or one chunk of a
+-- streamed export). ID is the event's own unique id (OBJECTID is the contact the event belongs to).
 SELECT
     TO_VARCHAR(ID) AS EVENT_ID,
     OBJECTID AS CONTACT_ID,

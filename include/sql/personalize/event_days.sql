@@ -1,0 +1,12 @@
+-- Events per day and HubSpot event type in the export window, counted by the warehouse: the plan of the
+-- streamed export (chunks of whole days) and the counts behind its early check of Personalize's minimums,
+-- so a share far below them fails before any event row leaves the warehouse.
+SELECT
+    CAST(OCCURREDAT AS DATE) AS EVENT_DAY,
+    TO_VARCHAR(PROPERTY_EVENT_TYPE) AS EVENT_TYPE,
+    COUNT(*) AS EVENTS
+FROM {{ event_table }}
+WHERE OCCURREDAT < %(window_end)s
+    AND (%(window_start)s IS NULL OR OCCURREDAT >= %(window_start)s)
+GROUP BY EVENT_DAY, EVENT_TYPE
+ORDER BY EVENT_DAY, EVENT_TYPE
