@@ -8,6 +8,8 @@ or Unix epoch seconds / milliseconds (13+ digits), anything else is null; text h
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 # the characters themselves, not regex escapes: pandas then runs the replacement in Arrow (RE2, ~5x faster
 # than its per-value Python fallback, which it takes for escapes RE2 does not know, like \u2028)
@@ -20,8 +22,17 @@ FALSE_WORDS = frozenset({"false", "no", "n", "0", "f", ""})
 
 def clean_text(values: pd.Series) -> pd.Series:
     """Replace control characters by spaces and trim; empty text becomes null."""
-    text = values.astype("string").str.replace(_CONTROL_CHARACTERS, " ", regex=True).str.strip()
+    text = values.astype("string")
+    if not _all_printable(text):  # the replacement copies every value: skip it when nothing would change
+        text = text.str.replace(_CONTROL_CHARACTERS, " ", regex=True)
+    text = text.str.strip()
     return text.mask(text == "")
+
+
+def _all_printable(text: pd.Series) -> bool:
+    """True when no value holds a non-printable character (control characters are not printable)."""
+    printable = pc.utf8_is_printable(pa.chunked_array([pa.array(text.array, type=pa.large_string())]))
+    return bool(pc.all(printable).as_py() is not False)
 
 
 def clean_identifier(values: pd.Series) -> pd.Series:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from hubspot_pipeline.config import PersonalizeConfig
 from hubspot_pipeline.datasets import INTERACTIONS, ITEMS, MAX_TEXTUAL_LENGTH, USERS, Dataset
@@ -244,4 +246,13 @@ def drop_duplicate_rows(
 def sort_for_output(frame: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
     """The published row order: by the dataset's unique key, then every other column (stable across runs)."""
     order = list(dataset.unique_key) + [name for name in frame.columns if name not in dataset.unique_key]
-    return frame.sort_values(order, kind="stable", na_position="last").reset_index(drop=True)
+    return sorted_rows(frame, order)
+
+
+def sorted_rows(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``frame`` ordered by ``columns`` (ascending, nulls last, ties kept in their order), sorted by Arrow:
+    several times faster than pandas on text columns."""
+    table = pa.Table.from_pandas(frame[columns], preserve_index=False)
+    keys = [(name, "ascending") for name in columns]
+    indices = pc.sort_indices(table, sort_keys=keys, null_placement="at_end").to_numpy()
+    return frame.take(indices).reset_index(drop=True)

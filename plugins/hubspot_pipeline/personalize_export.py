@@ -38,6 +38,7 @@ from hubspot_pipeline.personalize import (
     deal_line_item_ids,
     drop_duplicate_rows,
     sort_for_output,
+    sorted_rows,
 )
 from hubspot_pipeline.personalize_files import dataset_csv, json_bytes, mlops_config
 from hubspot_pipeline.storage import ObjectStore, object_store
@@ -225,7 +226,6 @@ def prepare(run: ExportRun) -> dict[str, dict]:
     )
     for chunk in range(plan.count):
         events = run.staging.get_frame(part_key(run.staging_key("source/custom_events"), chunk))
-        events = events.sort_values(["OCCURRED_EPOCH", "EVENT_ID", "CONTACT_ID"], kind="stable")
         event_log = resolve_events(
             "event:" + clean_identifier(events["EVENT_ID"]), events["CONTACT_ID"], users
         )
@@ -395,7 +395,8 @@ def _validate_interactions(
         )
         tallies.add(final)
         run.staging.put_frame(part_key(run.staging_key("final/interactions"), chunk), final)
-        quarantined = quarantined.sort_values(["TIMESTAMP", "_SOURCE_ID"], kind="stable", na_position="last")
+        first = ["TIMESTAMP", "_SOURCE_ID"]  # the same order for any chunking
+        quarantined = sorted_rows(quarantined, first + [name for name in quarantined if name not in first])
         run.staging.put_frame(part_key(run.staging_key("quarantine/interactions"), chunk), quarantined)
     minimums = check_interaction_minimums(
         tallies,
@@ -411,14 +412,17 @@ def _without_repeated_events(
 ) -> pd.DataFrame:
     """Skip every copy of a repeated source id but its earliest (the warehouse found the ids and the time
     of their first copy; copies at the same time keep the first in a fixed order of their values)."""
-    order = ["_SOURCE_ID", "TIMESTAMP", "_CONTACT_ID", "ITEM_ID", "EVENT_TYPE", "EVENT_VALUE"]
-    candidates = candidates.sort_values(order, kind="stable", na_position="last").reset_index(drop=True)
     first = candidates["_SOURCE_ID"].map(first_copy)
     later_copy = (first.notna() & (candidates["TIMESTAMP"] > first)).fillna(False).astype(bool)
     ledger.skip("duplicate event id", int(later_copy.sum()))
-    return drop_duplicate_rows(
-        candidates[~later_copy.to_numpy()], ["_SOURCE_ID"], "duplicate event id", ledger
-    )
+    candidates = candidates[~later_copy.to_numpy()]
+    repeated = candidates["_SOURCE_ID"].duplicated(keep=False).to_numpy()
+    if not repeated.any():
+        return candidates.reset_index(drop=True)
+    order = ["_SOURCE_ID", "TIMESTAMP", "_CONTACT_ID", "ITEM_ID", "EVENT_TYPE", "EVENT_VALUE"]
+    copies = candidates[repeated].sort_values(order, kind="stable", na_position="last")
+    copies = drop_duplicate_rows(copies, ["_SOURCE_ID"], "duplicate event id", ledger)
+    return pd.concat([candidates[~repeated], copies], ignore_index=True)
 
 
 def _quarantine_csv(frame: pd.DataFrame, *, header: bool = True) -> bytes:

@@ -1,5 +1,6 @@
 -- Custom behavioural events in a time range of the export window (the whole window, or one chunk of a
--- streamed export). ID is the event's own unique id (OBJECTID is the contact the event belongs to).
+-- streamed export), in time order. ID is the event's own unique id (OBJECTID is the contact the event
+-- belongs to).
 SELECT
     TO_VARCHAR(ID) AS EVENT_ID,
     OBJECTID AS CONTACT_ID,
@@ -10,4 +11,4 @@ SELECT
 FROM {{ event_table }}
 WHERE OCCURREDAT < %(window_end)s
     AND (%(window_start)s IS NULL OR OCCURREDAT >= %(window_start)s)
-ORDER BY EVENT_ID, CONTACT_ID, OCCURRED_EPOCH
+ORDER BY OCCURRED_EPOCH, EVENT_ID, CONTACT_ID
