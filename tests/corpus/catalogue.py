@@ -1108,10 +1108,11 @@ CATALOGUE: tuple[BadKind, ...] = (
 )
 
 
-def build_corpus_share(db_path: str | os.PathLike, kinds: tuple[BadKind, ...] = CATALOGUE) -> None:
-    """Generate a small clean share in ``db_path`` and add every kind's bad records to it."""
-    generate_share(db_path, **SHARE_SIZE, end_date=EXPORT_DATE, dirty_share=0)
+def build_corpus_share(db_path: str | os.PathLike, *, dirty_share: float = 0.0, **size: int) -> None:
+    """Generate a share in ``db_path`` (:data:`SHARE_SIZE` unless ``size`` says otherwise; clean unless
+    ``dirty_share``: then the generator's own dirty values too) and add every kind's bad records to it."""
+    generate_share(db_path, **{**SHARE_SIZE, **size}, end_date=EXPORT_DATE, dirty_share=dirty_share)
     with duckdb.connect(str(database_file(db_path))) as connection:
-        for kind in kinds:
+        for kind in CATALOGUE:
             for statement in kind.statements:
                 connection.execute(statement)
