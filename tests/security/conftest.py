@@ -10,8 +10,6 @@ import json
 import os
 import secrets
 import string
-import subprocess
-import sys
 import time
 import urllib.request
 import uuid
@@ -25,12 +23,16 @@ import pytest
 
 from hubspot_pipeline.local.generator import DEFAULT_END_DATE, generate_share
 from hubspot_pipeline.local.share_schema import database_file
-from tests.conftest import ROOT, free_port, s3_client, stop_process, wait_for_port
+from tests.conftest import ROOT, s3_client
 from tests.security.scan import bucket_objects, object_versions, recorded_requests
 
 EXPORT_DATE = DEFAULT_END_DATE.isoformat()  # the generated share's last event day
 KMS_KEY_ID = f"arn:aws:kms:eu-west-1:123456789012:key/{uuid.uuid4()}"
 CANARIES = 20  # contacts whose personal data is replaced by distinctive values
+# moto's server (``moto_server`` of tests/conftest.py, started after every conftest is imported) records
+# the requests it gets into this file while recording is switched on
+RECORDING = Path(os.environ["AIRFLOW_HOME"]) / "moto-requests.jsonl"
+os.environ["MOTO_RECORDER_FILEPATH"] = str(RECORDING)
 _LOGICAL_DATES = (datetime(2031, 1, 1, tzinfo=UTC) + timedelta(hours=n) for n in itertools.count())
 
 
@@ -147,7 +149,7 @@ def run_both_dags(
 
 
 @pytest.fixture(scope="session")
-def secured_runs(airflow_db, tmp_path_factory) -> SecuredRuns:
+def secured_runs(airflow_db, moto_server, tmp_path_factory) -> SecuredRuns:
     from airflow.dag_processing.dagbag import DagBag
 
     from hubspot_pipeline.config import load_config
@@ -158,15 +160,7 @@ def secured_runs(airflow_db, tmp_path_factory) -> SecuredRuns:
     work = tmp_path_factory.mktemp("security")
     share_dir = work / "share"
     pii = seed_share(share_dir)
-    recording = work / "moto-recording.jsonl"
-    port = free_port()
-    moto = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "MOTO_ENABLE_RECORDING": "true", "MOTO_RECORDER_FILEPATH": str(recording)},
-    )
-    endpoint_url = f"http://127.0.0.1:{port}"
+    endpoint_url = moto_server["endpoint_url"]
     personalize_s3, hook_s3 = _aws_connection(endpoint_url), _aws_connection(endpoint_url)
     buckets = {
         "personalize": config.personalize.bucket,
@@ -175,8 +169,8 @@ def secured_runs(airflow_db, tmp_path_factory) -> SecuredRuns:
     }
     bag = DagBag(dag_folder=str(ROOT / "dags"))
     dags = {dag_id: bag.get_dag(dag_id) for dag_id in ("personalize_training_export", "hook_metrics_export")}
+    _moto_api(endpoint_url, "recorder/start-recording")
     try:
-        wait_for_port(port, moto)
         with running_emulator(share_dir) as emulator, pytest.MonkeyPatch.context() as patch:
             snowflake = json.loads(snowflake_connection(emulator, config.share))
             snowflake["password"] = _secret()
@@ -203,9 +197,9 @@ def secured_runs(airflow_db, tmp_path_factory) -> SecuredRuns:
                 versioning = {"Status": "Enabled"}
                 client.put_bucket_versioning(Bucket=buckets["staging"], VersioningConfiguration=versioning)
                 patch.setenv("AIRFLOW_VAR_HUBSPOT_PIPELINE_CONFIG", json.dumps(override))
-                outputs[name] = run_both_dags(dags, client, buckets, recording, airflow_db / "logs")
+                outputs[name] = run_both_dags(dags, client, buckets, RECORDING, airflow_db / "logs")
     finally:
-        stop_process(moto)
+        _moto_api(endpoint_url, "recorder/stop-recording")
     connection_secrets = {
         "Snowflake password": snowflake["password"],
         "personalize_s3 secret key": personalize_s3["password"],
