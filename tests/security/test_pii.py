@@ -1,12 +1,14 @@
 """No personal data of the share (e-mails, full names, phone numbers, and the planted canary contacts'
 first and last names) in anything the DAGs publish: Personalize's train/ and runs/ (quarantine files,
-identity log, manifest, report, Data Docs) and Hook's files and run reports."""
+identity log, manifest, report, Data Docs) and Hook's files and run reports, nor in the task logs."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from urllib.parse import quote
 
-from tests.security.scan import find_in_blobs
+from tests.security.scan import files_under, find_in_blobs
 
 
 def test_no_personal_data_in_any_published_object(secured_runs):
@@ -15,6 +17,12 @@ def test_no_personal_data_in_any_published_object(secured_runs):
         assert {"train", "runs", "_runs"} <= prefixes
         assert any("/quarantine/" in uri for uri in outputs.objects)
         assert find_in_blobs(outputs.objects.items(), secured_runs.pii, patterns=False) == []
+
+
+def test_no_personal_data_in_the_task_logs(secured_runs):
+    logs = list(files_under(Path(os.environ["AIRFLOW_HOME"]) / "logs"))
+    assert logs
+    assert find_in_blobs(logs, secured_runs.pii, patterns=False) == []
 
 
 def test_the_personal_data_did_enter_the_pipeline(secured_runs):
