@@ -106,7 +106,11 @@ def make_handler(upstream: urllib.parse.SplitResult, rules: FaultRules) -> type[
                 while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                     pass  # trailers
                 return b"".join(chunks)
-            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            expected = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(expected)
+            if len(body) < expected:  # the client went away mid-request: S3 would store nothing
+                raise ConnectionError(f"got {len(body)} of {expected} bytes")
+            return body
 
         def _reset(self) -> None:
             """Close the connection with a TCP RST (SO_LINGER 0), as a dropped connection looks."""
@@ -136,7 +140,11 @@ def make_handler(upstream: urllib.parse.SplitResult, rules: FaultRules) -> type[
                 self._send(200, [("Content-Type", "application/json")], payload)
 
         def _handle(self) -> None:
-            body = self._body()
+            try:
+                body = self._body()
+            except (ConnectionError, ValueError):
+                self.close_connection = True
+                return
             if self.path.startswith(CONTROL_PREFIX):
                 self._control(body)
                 return

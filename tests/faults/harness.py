@@ -38,7 +38,7 @@ DATA_FILES = [f"{TRAIN}/{name}.csv" for name in ("interactions", "items", "users
 CONFIG_KEY = f"{TRAIN}/config.json"
 EXPORT_DATE = DEFAULT_END_DATE  # the generated share's last day
 HOOK_DATES = [EXPORT_DATE - timedelta(days=offset) for offset in (2, 1, 0)]
-S3_RETRIES = {"retries": {"mode": "standard", "max_attempts": 10}}
+S3_RETRIES = {"retries": {"mode": "standard", "max_attempts": 5}}
 _LOGICAL_SECONDS = count(1)
 
 

@@ -30,7 +30,7 @@ from tests.faults.harness import (
 )
 
 QUERY_REQUEST = "/queries/v1/query-request"
-BOTOCORE_ATTEMPTS = 10  # harness.S3_RETRIES
+BOTOCORE_ATTEMPTS = 5  # harness.S3_RETRIES
 # a published file (path-style URL: bucket, key) whose PUT fails more often than botocore tries: the
 # publish task fails once
 REFUSED_FILE = {
