@@ -7,9 +7,11 @@ published CSV. Rows dropped on purpose are recorded in the dataset's :class:`Dat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -116,9 +118,23 @@ def build_users(contacts: pd.DataFrame, resolution: UserResolution, ledger: Data
     )
 
 
+def distinct_codes(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Each value's position among the distinct values, and the distinct values (null last, once)."""
+    codes, uniques = pd.factorize(values)
+    distinct = pd.Series(uniques).reindex(range(len(uniques) + 1))
+    return np.where(codes < 0, len(uniques), codes), distinct
+
+
+def by_value(values: pd.Series, transform: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``transform`` (value by value, like :func:`clean_text`) run once per distinct value and spread back
+    to the rows: an event chunk names the same contacts, items and types many times."""
+    codes, distinct = distinct_codes(values)
+    return transform(distinct).take(codes).set_axis(values.index)
+
+
 def _event_values(raw: pd.Series, ledger: DatasetLedger) -> pd.Series:
-    values = to_number(raw)
-    not_a_number = values.isna() & clean_text(raw).notna()
+    values = by_value(raw, to_number)
+    not_a_number = values.isna() & by_value(raw, clean_text).notna()
     ledger.correct("EVENT_VALUE: not a number, left empty", int(not_a_number.sum()))
     return values
 
@@ -132,29 +148,30 @@ def custom_event_interactions(
     HubSpot name, which validation rejects.
     """
     ledger.read += len(events)
-    raw_type = clean_text(events["EVENT_TYPE"])
+    raw_type = by_value(events["EVENT_TYPE"], clean_text)
     mapped_type = raw_type.map(config.event_types)
+    item_ids = by_value(events["ITEM_ID"], clean_identifier)
     not_exported = raw_type.isin([source for source, target in config.event_types.items() if target is None])
     ledger.skip("event type mapped to null (not exported)", int(not_exported.sum()))
-    cart_level = raw_type.isin(config.event_types_without_items) & clean_identifier(events["ITEM_ID"]).isna()
+    cart_level = raw_type.isin(config.event_types_without_items) & item_ids.isna()
     cart_level = cart_level.fillna(False).astype(bool) & ~not_exported
     ledger.skip("cart-level event without an item (event_types_without_items)", int(cart_level.sum()))
-    not_exported = not_exported | cart_level
-    events = events[~not_exported.to_numpy()]
-    contact_ids = clean_identifier(events["CONTACT_ID"])
+    exported = ~(not_exported | cart_level).to_numpy()
+    events = events[exported]
+    contact_ids = by_value(events["CONTACT_ID"], clean_identifier)
     return _candidates(
         INTERACTIONS,
         {
-            "USER_ID": contact_ids.map(user_ids),
-            "ITEM_ID": clean_identifier(events["ITEM_ID"]),
+            "USER_ID": by_value(contact_ids, lambda ids: ids.map(user_ids)),
+            "ITEM_ID": item_ids[exported],
             "TIMESTAMP": pd.to_numeric(events["OCCURRED_EPOCH"], errors="coerce").astype("Int64"),
-            "EVENT_TYPE": mapped_type[~not_exported].fillna(raw_type[~not_exported]),
+            "EVENT_TYPE": mapped_type[exported].fillna(raw_type[exported]),
             "EVENT_VALUE": _event_values(events["ITEM_PRICE"], ledger),
         },
         {
             "SOURCE_ID": "event:" + clean_identifier(events["EVENT_ID"]),
             "CONTACT_ID": contact_ids,
-            "RAW_EVENT_TYPE": raw_type[~not_exported],
+            "RAW_EVENT_TYPE": raw_type[exported],
         },
     )
 

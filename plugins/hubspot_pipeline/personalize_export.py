@@ -27,7 +27,7 @@ from hubspot_pipeline.chunks import ChunkPlan, part_key, plan_chunks
 from hubspot_pipeline.config import PersonalizeConfig, PipelineConfig, load_config
 from hubspot_pipeline.datasets import DATASETS, INTERACTIONS, Dataset
 from hubspot_pipeline.formatting import clean_identifier, clean_text
-from hubspot_pipeline.identity import EVENT, IncomingLog, identify, resolve_events
+from hubspot_pipeline.identity import EVENT, IncomingLog, UserResolution, identify, resolve_events
 from hubspot_pipeline.ledger import DatasetLedger
 from hubspot_pipeline.personalize import (
     ExportWindow,
@@ -36,6 +36,7 @@ from hubspot_pipeline.personalize import (
     custom_event_interactions,
     deal_interactions,
     deal_line_item_ids,
+    distinct_codes,
     drop_duplicate_rows,
     sort_for_output,
     sorted_rows,
@@ -202,45 +203,51 @@ class MinimumsUnreachable(AirflowFailException):
 
 
 def prepare(run: ExportRun) -> dict[str, dict]:
-    """Cast, map and identify the extracted rows into candidate dataset rows (staged), chunk by chunk for
-    the interactions; the identity log is staged in the same chunks."""
+    """Cast, map and identify the extracted rows: resolve contacts into users, build the candidate items,
+    users and deal interactions (staged), and log every event's identity outcome, chunk by chunk. The
+    event chunks become candidate interactions in ``validate``, so they are not written twice."""
     sources = {
         name: run.staging.get_frame(run.staging_key(f"source/{name}.parquet")) for name in SOURCE_QUERIES
     }
     ledgers = {name: DatasetLedger() for name in DATASETS}
     identity = identify(sources["contacts"], None, run.config.identity)
     users, personalize, plan = identity.users, run.config.personalize, run.load_plan()
+    deal_rows = sources["deal_line_items"]
     for name, frame in {
         "items": build_items(sources["products"], ledgers["items"]),
         "users": build_users(identity.attributes.by_column(), users, ledgers["users"]),
+        "deal_interactions": deal_interactions(
+            deal_rows, users.user_ids, personalize, run.window, ledgers["interactions"]
+        ),
+        "user_ids": users.user_ids.rename_axis("CONTACT_ID").reset_index(name="USER_ID"),
     }.items():
         run.staging.put_frame(run.staging_key(f"candidates/{name}.parquet"), frame)
 
-    deal_rows = sources["deal_line_items"]
-    deals = deal_interactions(deal_rows, users.user_ids, personalize, run.window, ledgers["interactions"])
-    deal_chunks = plan.chunk_of(deals["TIMESTAMP"])
-    deal_log = resolve_events(deal_line_item_ids(deal_rows), deal_rows["CONTACT_ID"], users)
+    deal_log = _event_log(deal_line_item_ids(deal_rows), deal_rows["CONTACT_ID"], users)
     summary = merge_incoming(identity.summary(), _event_log_counts(len(deal_rows), deal_log))
     run.staging.put_frame(
         run.staging_key("identity/head.parquet"), pd.concat([identity.incoming.frame(), deal_log])
     )
     for chunk in range(plan.count):
         events = run.staging.get_frame(part_key(run.staging_key("source/custom_events"), chunk))
-        event_log = resolve_events(
-            "event:" + clean_identifier(events["EVENT_ID"]), events["CONTACT_ID"], users
-        )
+        records = "event:" + clean_identifier(events["EVENT_ID"])
+        event_log = _event_log(records, events["CONTACT_ID"], users)
         summary = merge_incoming(summary, _event_log_counts(len(events), event_log))
         run.staging.put_frame(part_key(run.staging_key("identity/events"), chunk), event_log)
-        interactions = custom_event_interactions(events, users.user_ids, personalize, ledgers["interactions"])
-        chunk_deals = deals[deal_chunks == chunk]
-        run.staging.put_frame(
-            part_key(run.staging_key("candidates/interactions"), chunk),
-            pd.concat([interactions, chunk_deals], ignore_index=True) if len(chunk_deals) else interactions,
-        )
     run.save_ledgers(ledgers)
     log.info("identity: %s", json.dumps(summary, sort_keys=True))
     run.staging.put_bytes(run.staging_key("identity/summary.json"), json_bytes(summary), "application/json")
     return {name: ledger.to_dict() for name, ledger in ledgers.items()}
+
+
+def _event_log(records: pd.Series, contact_ids: pd.Series, users: UserResolution) -> pd.DataFrame:
+    """:func:`~hubspot_pipeline.identity.resolve_events` lines for ``records``, resolved once per contact
+    (an event's outcome depends only on its contact) and spread back to the records."""
+    codes, contacts = distinct_codes(contact_ids)
+    per_contact = resolve_events(contacts.index.astype(str).to_series(), contacts, users)
+    lines = per_contact.take(codes).reset_index(drop=True)
+    lines["record"] = records.astype(lines["record"].dtype).to_numpy()
+    return lines
 
 
 def _event_log_counts(records: int, event_log: pd.DataFrame) -> dict:
@@ -264,17 +271,22 @@ def merge_incoming(summary: dict, part: dict) -> dict:
     return merged
 
 
-def row_rules(run: ExportRun, published_items: set[str] | None) -> tuple[dict, dict]:
-    """Per dataset, the allowed values and value bounds its rows are validated against."""
+def row_rules(run: ExportRun, published_items: set[str] | None = None) -> dict[str, dict]:
+    """Per dataset, the rules beyond its column definitions its rows are validated against (keyword
+    arguments of :func:`~hubspot_pipeline.validation.quarantine_invalid_rows`): allowed values, value
+    bounds, and the items interactions may name (``published_items``, when known items are required)."""
     personalize, window_bounds = run.config.personalize, run.window.epoch_bounds()
-    allowed_values: dict[str, dict] = {"interactions": {"EVENT_TYPE": personalize.personalize_event_types}}
-    if personalize.require_known_items and published_items is not None:
-        allowed_values["interactions"]["ITEM_ID"] = published_items
-    value_bounds = {
-        "interactions": {"TIMESTAMP": window_bounds},
-        "items": {"CREATION_TIMESTAMP": (0, window_bounds[1])},
+    interactions: dict[str, dict] = {
+        "allowed_values": {"EVENT_TYPE": personalize.personalize_event_types},
+        "value_bounds": {"TIMESTAMP": window_bounds},
     }
-    return allowed_values, value_bounds
+    if personalize.require_known_items and published_items is not None:
+        interactions["known_values"] = {"ITEM_ID": published_items}
+    return {
+        "interactions": interactions,
+        "items": {"value_bounds": {"CREATION_TIMESTAMP": (0, window_bounds[1])}},
+        "users": {},
+    }
 
 
 def validate(run: ExportRun) -> dict:
@@ -297,15 +309,12 @@ def _validate_datasets(run: ExportRun) -> dict:
     published_items: set[str] = set()
     for name in ("items", "users"):
         candidates = run.staging.get_frame(run.staging_key(f"candidates/{name}.parquet"))
-        allowed_values, value_bounds = row_rules(run, None)
-        rules = (allowed_values.get(name), value_bounds.get(name))
+        rules = row_rules(run)[name]
         final, quarantined, row_results = _validated_rows(candidates, DATASETS[name], ledgers[name], rules)
         run.staging.put_frame(run.staging_key(f"final/{name}.parquet"), final)
         run.staging.put_frame(run.staging_key(f"quarantine/{name}.parquet"), quarantined)
         results[name] = [summary.to_dict() for summary in row_results]
-        publishable += check_dataset(
-            final[DATASETS[name].column_names], DATASETS[name], value_bounds=value_bounds.get(name)
-        )
+        publishable += check_dataset(final[DATASETS[name].column_names], DATASETS[name], **rules)
         if name == "items":
             published_items = set(final["ITEM_ID"])
     interaction_results, interaction_checks = _validate_interactions(
@@ -326,18 +335,15 @@ def _validated_rows(
     candidates: pd.DataFrame,
     dataset: Dataset,
     ledger: DatasetLedger,
-    rules: tuple[dict | None, dict | None],
+    rules: dict,
     suite_name: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list]:
-    """Quarantine the candidates failing a row rule (GX; ``rules``: allowed values and value bounds),
-    then keep the first row of each unique key in output order; return the rows to publish, the
-    quarantined rows and the GX summaries."""
+    """Quarantine the candidates failing a row rule (GX and referential checks; ``rules`` from
+    :func:`row_rules`), then keep the first row of each unique key in output order; return the rows to
+    publish, the quarantined rows and the check summaries."""
     from hubspot_pipeline.validation import quarantine_invalid_rows
 
-    allowed_values, value_bounds = rules
-    checked = quarantine_invalid_rows(
-        candidates, dataset, allowed_values=allowed_values, value_bounds=value_bounds, suite_name=suite_name
-    )
+    checked = quarantine_invalid_rows(candidates, dataset, **rules, suite_name=suite_name)
     ledger.quarantine(checked.quarantined["QUARANTINE_REASON"])
     key = list(dataset.unique_key)
     kept = drop_duplicate_rows(
@@ -353,8 +359,9 @@ def _validated_rows(
 def _validate_interactions(
     run: ExportRun, ledger: DatasetLedger, published_items: set[str]
 ) -> tuple[list, list]:
-    """Validate the interactions chunk by chunk (each chunk's rows, then the rows it will publish), then
-    Personalize's minimums on the chunks' tallies; return the merged row and publishable summaries."""
+    """Build each chunk's candidate interactions (its events, and the deal interactions of its time range)
+    and validate them (each candidate row, then the rows it will publish), then Personalize's minimums on
+    the chunks' tallies; return the merged row and publishable summaries."""
     from hubspot_pipeline.validation import (
         InteractionTallies,
         check_dataset,
@@ -363,8 +370,7 @@ def _validate_interactions(
     )
 
     personalize, plan = run.config.personalize, run.load_plan()
-    allowed_values, value_bounds = row_rules(run, published_items)
-    allowed, bounds = allowed_values["interactions"], value_bounds["interactions"]
+    rules = row_rules(run, published_items)["interactions"]
     duplicates = run.staging.get_frame(run.staging_key("source/duplicate_events.parquet"))
     first_copy = (
         pd.Series(
@@ -374,25 +380,28 @@ def _validate_interactions(
         .groupby(level=0)
         .min()
     )
+    user_ids = run.staging.get_frame(run.staging_key("candidates/user_ids.parquet"))
+    user_ids = pd.Series(user_ids["USER_ID"].to_numpy(), index=user_ids["CONTACT_ID"])
+    deals = run.staging.get_frame(run.staging_key("candidates/deal_interactions.parquet"))
+    deal_chunks = plan.chunk_of(deals["TIMESTAMP"])
     tallies, row_results, checks = InteractionTallies(), [], []
     for chunk in range(plan.count):
-        candidates = run.staging.get_frame(part_key(run.staging_key("candidates/interactions"), chunk))
+        events = run.staging.get_frame(part_key(run.staging_key("source/custom_events"), chunk))
+        candidates = pd.concat(
+            [
+                custom_event_interactions(events, user_ids, personalize, ledger),
+                deals[deal_chunks == chunk],
+            ],
+            ignore_index=True,
+        )
         candidates = _without_repeated_events(candidates, first_copy, ledger)
         part = f"part{chunk:05d}"
         final, quarantined, summaries = _validated_rows(
-            candidates, INTERACTIONS, ledger, (allowed, bounds), f"interactions_rows_{part}"
+            candidates, INTERACTIONS, ledger, rules, f"interactions_rows_{part}"
         )
         row_results.append(summaries)
         final = final[INTERACTIONS.column_names]
-        checks.append(
-            check_dataset(
-                final,
-                INTERACTIONS,
-                allowed_values=allowed,
-                value_bounds=bounds,
-                suite_name=f"interactions_{part}",
-            )
-        )
+        checks.append(check_dataset(final, INTERACTIONS, **rules, suite_name=f"interactions_{part}"))
         tallies.add(final)
         run.staging.put_frame(part_key(run.staging_key("final/interactions"), chunk), final)
         first = ["TIMESTAMP", "_SOURCE_ID"]  # the same order for any chunking

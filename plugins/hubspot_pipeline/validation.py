@@ -97,16 +97,19 @@ def quarantine_invalid_rows(
     *,
     allowed_values: AllowedValues | None = None,
     value_bounds: ValueBounds | None = None,
+    known_values: AllowedValues | None = None,
     suite_name: str | None = None,
 ) -> RowValidation:
     """Split ``frame`` into rows passing every row-level rule of ``dataset`` and quarantined rows.
 
     Rules come from the column definitions (non-null, maximum length, minimum value) plus ``allowed_values``
-    ({column: allowed strings}) and ``value_bounds`` ({column: (min, max)}). Columns starting with ``_`` are
-    context: kept in both outputs but not validated. Quarantined rows get a ``QUARANTINE_REASON`` such as
-    ``"USER_ID: missing; ITEM_ID: longer than 256 characters"``. ``suite_name`` names the GX suite (and
-    its Data Docs page; default ``<dataset>_rows``). Raises ``DatasetValidationError`` when the
-    data columns are not exactly the dataset's columns in order, or a rule could not be evaluated.
+    ({column: allowed strings}) and ``value_bounds`` ({column: (min, max)}), all run by GX, and
+    ``known_values`` ({column: the values another dataset publishes}, see :func:`referential_failures`).
+    Columns starting with ``_`` are context: kept in both outputs but not validated. Quarantined rows get a
+    ``QUARANTINE_REASON`` such as ``"USER_ID: missing; ITEM_ID: longer than 256 characters"``.
+    ``suite_name`` names the GX suite (and its Data Docs page; default ``<dataset>_rows``). Raises
+    ``DatasetValidationError`` when the data columns are not exactly the dataset's columns in order, or a
+    rule could not be evaluated.
     """
     rows = frame.reset_index(drop=True)
     expectations = [_columns_expectation(dataset), *_row_expectations(dataset, allowed_values, value_bounds)]
@@ -124,8 +127,23 @@ def quarantine_invalid_rows(
     if blocking:
         raise DatasetValidationError(blocking)
 
+    rule_failures = [
+        (dataset.column_names.index(_meta(result)["reason"].split(":")[0]), _meta(result)["reason"], indices)
+        for result in results
+        if "reason" in _meta(result)
+        for indices in [np.asarray(result.result["unexpected_index_list"], dtype=np.int64)]
+    ]
+    referential = referential_failures(rows, dataset, known_values)
+    rule_failures += [
+        (dataset.column_names.index(column), reason, failing) for column, reason, failing in referential
+    ]
+    summaries += [
+        _referential_summary(dataset, column, reason, failing, len(rows))
+        for column, reason, failing in referential
+    ]
+    rule_failures.sort(key=lambda failure: failure[0])  # stable: a column's rules keep their order
     reason_by_row = _quarantine_reasons(
-        [result for result in results if "reason" in _meta(result)], len(rows)
+        [(reason, failing) for _, reason, failing in rule_failures], len(rows)
     )
     failing = np.zeros(len(rows), dtype=bool)
     failing[reason_by_row.index.to_numpy()] = True
@@ -133,6 +151,39 @@ def quarantine_invalid_rows(
     quarantined[QUARANTINE_REASON] = reason_by_row.to_numpy()
     return RowValidation(
         kept=rows[~failing].reset_index(drop=True), quarantined=quarantined, results=summaries
+    )
+
+
+def referential_failures(
+    frame: pd.DataFrame, dataset: Dataset, known_values: AllowedValues | None
+) -> list[tuple[str, str, np.ndarray]]:
+    """Referential checks, one per ``known_values`` column: positions of rows whose value is not among the
+    values another dataset publishes (interactions naming unpublished items), as (column, reason,
+    positions). A hash lookup rather than a GX expectation: a catalogue-sized value set in an
+    expectation's configuration is serialised again for every metric GX computes (seconds per chunk)."""
+    failures = []
+    for column, values in (known_values or {}).items():
+        present = frame[column].notna().to_numpy()
+        known = frame[column].isin(values).to_numpy()
+        failures.append((column, f"{column}: not an allowed value", np.flatnonzero(present & ~known)))
+    if unknown := sorted(set(known_values or ()) - set(dataset.column_names)):
+        raise ValueError(f"{dataset.name} has no columns {unknown}")
+    return failures
+
+
+def _referential_summary(
+    dataset: Dataset, column: str, reason: str, failing: np.ndarray, row_count: int
+) -> ExpectationSummary:
+    return ExpectationSummary(
+        dataset=dataset.name,
+        expectation_type="referential_check",
+        column=column,
+        success=not len(failing),
+        element_count=row_count,
+        unexpected_count=len(failing),
+        problem=f"{dataset.name}: {len(failing)} of {row_count} rows fail '{reason}'"
+        if len(failing)
+        else None,
     )
 
 
@@ -187,11 +238,13 @@ def check_dataset(
     *,
     allowed_values: AllowedValues | None = None,
     value_bounds: ValueBounds | None = None,
+    known_values: AllowedValues | None = None,
     suite_name: str | None = None,
 ) -> list[ExpectationSummary]:
     """Check rows about to be written: columns equal the dataset's in order, the unique key is unique and
-    every row-level rule passes. ``frame`` is a whole dataset, or one chunk of streamed interactions (a
-    chunk holds every row that could share its key). Returns the summaries; failures are not raised."""
+    every row-level rule passes (referential checks included). ``frame`` is a whole dataset, or one chunk
+    of streamed interactions (a chunk holds every row that could share its key). Returns the summaries;
+    failures are not raised."""
     expectations = [
         _columns_expectation(dataset),
         _unique_key_expectation(dataset),
@@ -200,7 +253,10 @@ def check_dataset(
     results = _validate(
         _ephemeral_batch_definition(), frame, suite_name or dataset.name, expectations, _COUNTS_RESULT_FORMAT
     )
-    return [_summarise(dataset.name, result, len(frame)) for result in results]
+    return [_summarise(dataset.name, result, len(frame)) for result in results] + [
+        _referential_summary(dataset, column, reason, failing, len(frame))
+        for column, reason, failing in referential_failures(frame, dataset, known_values)
+    ]
 
 
 @dataclass
@@ -318,11 +374,26 @@ def _validate(
     for position, expectation in enumerate(expectations):
         expectation.meta = {**(expectation.meta or {}), "position": position}
     suite = gx.ExpectationSuite(name=suite_name, expectations=expectations)
-    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": _numpy_numbers(frame)})
     validation = batch.validate(suite, result_format=result_format)
     if (data_docs := _DATA_DOCS.get()) is not None:
         data_docs.add(suite_name, validation)
     return sorted(validation.results, key=lambda result: _meta(result)["position"])
+
+
+def _numpy_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Nullable integer and float columns as numpy floats (null: NaN), which GX compares vectorised; for
+    the masked dtypes it calls a Python function per value. Row positions do not change."""
+    masked = [
+        name
+        for name, dtype in frame.dtypes.items()
+        if not isinstance(dtype, np.dtype)
+        and pd.api.types.is_numeric_dtype(dtype)
+        and not pd.api.types.is_bool_dtype(dtype)
+    ]
+    if not masked:
+        return frame
+    return frame.assign(**{name: frame[name].astype("float64") for name in masked})
 
 
 class DataDocs:
@@ -508,20 +579,21 @@ def _summarise(dataset_name: str, result: ExpectationValidationResult, row_count
     )
 
 
-def _quarantine_reasons(row_rule_results: list[ExpectationValidationResult], row_count: int) -> pd.Series:
-    """``"; "``-joined reasons (in rule order) indexed by the position of each failing row, ascending.
+def _quarantine_reasons(rule_failures: list[tuple[str, np.ndarray]], row_count: int) -> pd.Series:
+    """``"; "``-joined reasons (in rule order) indexed by the position of each failing row, ascending;
+    ``rule_failures``: per rule, its reason and the positions of the rows failing it.
 
     Labels are joined once per distinct combination of failed rules, found by packing each row's rule hits
     into bytes: joining row by row, or ``np.unique(axis=0)``, takes many seconds when half of 1M rows fail.
     """
-    failed = np.zeros((row_count, len(row_rule_results)), dtype=bool)
-    for rule, result in enumerate(row_rule_results):
-        failed[np.asarray(result.result["unexpected_index_list"], dtype=np.int64), rule] = True
+    failed = np.zeros((row_count, len(rule_failures)), dtype=bool)
+    for rule, (_, positions) in enumerate(rule_failures):
+        failed[positions, rule] = True
     positions = np.flatnonzero(failed.any(axis=1))
     hits = failed[positions]
     packed = np.packbits(hits, axis=1)
     combination_keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
     _, first_row, combination_of_row = np.unique(combination_keys, return_index=True, return_inverse=True)
-    reasons = [_meta(result)["reason"] for result in row_rule_results]
+    reasons = [reason for reason, _ in rule_failures]
     labels = np.array(["; ".join(compress(reasons, hits[row])) for row in first_row], dtype=object)
     return pd.Series(labels[combination_of_row], index=positions, dtype=object)
