@@ -96,6 +96,7 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=20_000)
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--days", type=int, default=730)
+    parser.add_argument("--share", type=Path, help="reuse the share/ folder an earlier run seeded")
     parser.add_argument("--floor-only", nargs=2, metavar=("SHARE_DIR", "OUT_DIR"), help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.floor_only:
@@ -103,21 +104,23 @@ def main() -> None:
         return
     (ROOT / "var").mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="bench-personalize-", dir=ROOT / "var"))
-    share_dir, objects, airflow_home = work / "share", work / "objects", work / "airflow"
-    share_dir.mkdir()
-    started = time.perf_counter()
-    generate_share(
-        share_dir,
-        contacts=arguments.contacts,
-        products=arguments.products,
-        companies=max(1, arguments.contacts // 40),
-        days=arguments.days,
-        events_per_day=arguments.events // arguments.days,
-        end_date=EXPORT_DATE,
-        dirty_share=0.01,
-    )
-    seeding = time.perf_counter() - started
-    print(f"seeded {arguments.events:,} events in {seeding:.0f} s (not measured) in {work}")
+    objects, airflow_home = work / "objects", work / "airflow"
+    share_dir = arguments.share or work / "share"
+    if arguments.share is None:
+        share_dir.mkdir()
+        started = time.perf_counter()
+        generate_share(
+            share_dir,
+            contacts=arguments.contacts,
+            products=arguments.products,
+            companies=max(1, arguments.contacts // 40),
+            days=arguments.days,
+            events_per_day=arguments.events // arguments.days,
+            end_date=EXPORT_DATE,
+            dirty_share=0.01,
+        )
+        print(f"seeded {arguments.events:,} events in {time.perf_counter() - started:.0f} s (not measured)")
+    print(f"share {share_dir}, outputs in {work}")
 
     environment = {
         **os.environ,

@@ -128,7 +128,6 @@ class PersonalizeConfig:
     required_event_types: tuple[str, ...]
     recommenders: tuple[str, ...]
     chunk_rows: int = 500_000
-    unload_stage: str | None = None
 
     @property
     def personalize_event_types(self) -> set[str]:
@@ -279,16 +278,6 @@ def _positive_int(value: Any, key: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ConfigError(f"{key}={value!r} must be a positive integer")
     return value
-
-
-def _stage_name(value: Any, key: str) -> str | None:
-    """A Snowflake stage as ``[database.][schema.]stage``, each part a validated identifier (or None)."""
-    if value is None:
-        return None
-    parts = str(value).removeprefix("@").split(".")
-    if not 1 <= len(parts) <= 3:
-        raise ConfigError(f"{key}={value!r} must be a stage name: [database.][schema.]stage")
-    return ".".join(sql_identifier(part, key) for part in parts)
 
 
 def _string_tuple(values: Any, key: str) -> tuple[str, ...]:
@@ -463,7 +452,6 @@ def parse_config(raw: dict) -> PipelineConfig:
                 required_event_types=tuple(minimums["required_event_types"]),
                 recommenders=tuple(personalize["recommenders"]),
                 chunk_rows=_positive_int(personalize.get("chunk_rows", 500_000), "personalize.chunk_rows"),
-                unload_stage=_stage_name(personalize.get("unload_stage"), "personalize.unload_stage"),
             ),
             hook=_hook_config(raw["hook"]) if "hook" in raw else None,
             identity=_identity(raw.get("identity") or {}),
