@@ -41,7 +41,7 @@ from hubspot_pipeline.personalize import (
     sort_for_output,
     sorted_rows,
 )
-from hubspot_pipeline.personalize_files import dataset_csv, json_bytes, mlops_config
+from hubspot_pipeline.personalize_files import csv_bytes, dataset_csv, json_bytes, mlops_config
 from hubspot_pipeline.storage import ObjectStore, object_store
 from hubspot_pipeline.warehouse import share_session
 
@@ -434,10 +434,6 @@ def _without_repeated_events(
     return pd.concat([candidates[~repeated], copies], ignore_index=True)
 
 
-def _quarantine_csv(frame: pd.DataFrame, *, header: bool = True) -> bytes:
-    return frame.to_csv(index=False, header=header, lineterminator="\n").encode("utf-8")
-
-
 def publish(run: ExportRun) -> dict:
     """Publish the validated datasets: data files, quarantine files, identity log, report and manifest,
     then ``config.json``. A dry run only logs the report.
@@ -523,17 +519,17 @@ def _dataset_chunks(run: ExportRun, name: str, plan: ChunkPlan) -> Iterator[byte
 
 def _quarantine_chunks(run: ExportRun, name: str, plan: ChunkPlan) -> Iterator[bytes]:
     if name != "interactions":
-        yield _quarantine_csv(run.staging.get_frame(run.staging_key(f"quarantine/{name}.parquet")))
+        yield csv_bytes(run.staging.get_frame(run.staging_key(f"quarantine/{name}.parquet")))
         return
     for chunk, frame in enumerate(_part_frames(run, "quarantine/interactions", plan)):
-        yield _quarantine_csv(frame, header=chunk == 0)
+        yield csv_bytes(frame, header=chunk == 0)
 
 
 def _identity_log_chunks(run: ExportRun, plan: ChunkPlan) -> Iterator[bytes]:
     """Users, then deal line items, then events in time order (the same lines for any chunking)."""
-    yield _quarantine_csv(run.staging.get_frame(run.staging_key("identity/head.parquet")))
+    yield csv_bytes(run.staging.get_frame(run.staging_key("identity/head.parquet")))
     for frame in _part_frames(run, "identity/events", plan):
-        yield _quarantine_csv(frame, header=False)
+        yield csv_bytes(frame, header=False)
 
 
 def run_report(manifest: dict, expectations: dict, *, dry_run: bool = False) -> str:
