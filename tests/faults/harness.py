@@ -260,7 +260,7 @@ def check_like_a_clean_run(dag_id: str, published: dict[str, bytes], clean: dict
     """``published`` has the keys and (Data Docs pages aside) the bytes of the clean run; the poller never
     saw another version of an object, nor the trigger before everything else."""
     assert sorted(published) == sorted(clean)  # the same keys, Data Docs pages included
-    assert without_data_docs(published) == without_data_docs(clean)
+    assert sorted(key for key in without_data_docs(clean) if published[key] != clean[key]) == []
     assert poller.partial_objects(published, skip=is_data_docs) == []
     trigger, before = trigger_key(dag_id, published)
     assert poller.seen_before(trigger, before) == []
