@@ -37,7 +37,6 @@ SETTINGS = {
     "share.schema": (),
     "share.event_table": (),
     "identity.anonymous_ids": (),
-    "personalize.unload_stage": ("dotted",),  # database.schema.stage, each part an identifier
     "personalize.bucket": ("dotted",),  # bucket names may hold dots
     "personalize.dataset_group": (),
     "storage.staging_bucket": ("dotted",),
