@@ -43,7 +43,8 @@ def query(template: str, parameters: dict | None = None) -> pd.DataFrame:
 def test_every_contact_account_and_event_of_a_dirty_share_is_accounted_for(connection):
     contacts = query("identity/contacts.sql")
     assert contacts.columns.tolist() == ["CONTACT_ID", "VISITOR_ID", "EXTERNAL_ID", "EMAIL"]
-    events = query("personalize/custom_events.sql", {"window_start": None, "window_end": "2100-01-02"})
+    everything = {"window_start": None, "window_end": "2100-01-02", "undated": True}
+    events = query("personalize/custom_events.sql", everything)
     events = events.rename(columns={"EVENT_ID": "RECORD_ID"})
     identity = identify(contacts, events, IDENTITY)  # raises if read != success + skip + error
     summary = identity.summary()

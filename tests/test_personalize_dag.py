@@ -172,7 +172,8 @@ def test_dirty_generated_share_is_quarantined_with_reasons(
 
 @pytest.fixture(scope="module")
 def repeated_events_emulator(tmp_path_factory):
-    """A dirty share whose repeated event ids also fall weeks apart (in different chunks)."""
+    """A dirty share whose repeated event ids also fall weeks apart (in different chunks), plus events
+    without a time: two copies of dated events and one of its own."""
     import duckdb
 
     share_dir = tmp_path_factory.mktemp("repeated-events-share")
@@ -182,6 +183,14 @@ def repeated_events_emulator(tmp_path_factory):
         connection.execute(
             f"INSERT INTO {events} SELECT * REPLACE (OCCURREDAT + INTERVAL 20 DAY AS OCCURREDAT) "
             f"FROM {events} WHERE OCCURREDAT < DATE '2024-06-01' ORDER BY ID LIMIT 7"
+        )
+        connection.execute(
+            f"INSERT INTO {events} SELECT * REPLACE (NULL AS OCCURREDAT) FROM {events} "
+            "WHERE OCCURREDAT < DATE '2024-06-01' ORDER BY ID DESC LIMIT 2"
+        )
+        connection.execute(
+            f"INSERT INTO {events} SELECT * REPLACE (NULL AS OCCURREDAT, 'undated-event' AS ID) "
+            f"FROM {events} WHERE OCCURREDAT IS NOT NULL ORDER BY ID LIMIT 1"
         )
     with running_emulator(share_dir) as emulator:
         yield emulator
@@ -206,7 +215,10 @@ def test_chunked_output_is_byte_identical_to_unchunked(
     assert without_data_docs(chunked) == without_data_docs(whole)  # data, quarantine, identity log, report
     manifest = json.loads(whole[f"runs/{GROUP}/{DEFAULT_END_DATE}/manifest.json"])
     interactions = manifest["ledgers"]["interactions"]
-    assert interactions["skipped"]["duplicate event id"] >= 7  # the copies 20 days later too
+    assert interactions["skipped"]["duplicate event id"] >= 9  # copies 20 days later and undated too
+    quarantine = whole[f"runs/{GROUP}/{DEFAULT_END_DATE}/quarantine/interactions.csv"].decode()
+    undated = [line for line in quarantine.splitlines() if "event:undated-event" in line]
+    assert len(undated) == 1 and "TIMESTAMP: missing" in undated[0]  # counted, never dropped unseen
     assert interactions["written"] > 4000
     assert check_training_folder(tmp_path / "objects-700" / BUCKET / "train" / GROUP) == []
 

@@ -79,7 +79,7 @@ def test_custom_events_use_the_event_id_and_respect_the_window():
         "personalize/custom_events.sql",
         SHARE,
         CONN_ID,
-        {"window_start": start, "window_end": datetime(2024, 7, 1)},
+        {"window_start": start, "window_end": datetime(2024, 7, 1), "undated": False},
     )
     assert 0 < len(recent) < len(events)
     assert recent["OCCURRED_EPOCH"].min() >= int(start.timestamp()) - 7200
@@ -115,5 +115,5 @@ def test_a_missing_table_fails_fast_naming_it():
             "personalize/custom_events.sql",
             broken,
             CONN_ID,
-            {"window_start": None, "window_end": datetime(2024, 7, 1)},
+            {"window_start": None, "window_end": datetime(2024, 7, 1), "undated": True},
         )

@@ -46,8 +46,10 @@ class ExportWindow:
         return int(self.earliest.timestamp()), int(self.end.timestamp()) - 1
 
     def query_parameters(self) -> dict:
+        """Bind parameters of the event queries for the whole window (events without a time included)."""
         naive = {"window_start": self.start, "window_end": self.end}
-        return {key: value.replace(tzinfo=None) if value else None for key, value in naive.items()}
+        bounds = {key: value.replace(tzinfo=None) if value else None for key, value in naive.items()}
+        return {**bounds, "undated": True}
 
 
 def _candidates(

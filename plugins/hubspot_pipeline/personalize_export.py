@@ -162,7 +162,8 @@ def extract(run: ExportRun) -> dict[str, int]:
         run.staging.put_frame(run.staging_key("source/duplicate_events.parquet"), duplicates)
         counts["custom_events"] = 0
         for chunk, (start, end) in enumerate(plan.ranges(run.window)):
-            events = query(EVENTS_QUERY, {"window_start": start, "window_end": end})
+            undated = chunk == plan.count - 1  # events without a time go to the last chunk
+            events = query(EVENTS_QUERY, {"window_start": start, "window_end": end, "undated": undated})
             run.staging.put_frame(part_key(run.staging_key("source/custom_events"), chunk), events)
             counts["custom_events"] += len(events)
     log.info(
@@ -422,7 +423,8 @@ def _without_repeated_events(
     """Skip every copy of a repeated source id but its earliest (the warehouse found the ids and the time
     of their first copy; copies at the same time keep the first in a fixed order of their values)."""
     first = candidates["_SOURCE_ID"].map(first_copy)
-    later_copy = (first.notna() & (candidates["TIMESTAMP"] > first)).fillna(False).astype(bool)
+    # a copy without a time is never the first one (the unchunked order puts it last)
+    later_copy = first.notna() & ~(candidates["TIMESTAMP"] <= first).fillna(False).astype(bool)
     ledger.skip("duplicate event id", int(later_copy.sum()))
     candidates = candidates[~later_copy.to_numpy()]
     repeated = candidates["_SOURCE_ID"].duplicated(keep=False).to_numpy()

@@ -1,6 +1,7 @@
 -- Custom behavioural events in a time range of the export window (the whole window, or one chunk of a
 -- streamed export), in time order. ID is the event's own unique id (OBJECTID is the contact the event
--- belongs to).
+-- belongs to). Events without OCCURREDAT come with `undated` (the last chunk) and are quarantined later
+-- (TIMESTAMP: missing), never dropped unseen.
 SELECT
     TO_VARCHAR(ID) AS EVENT_ID,
     OBJECTID AS CONTACT_ID,
@@ -9,6 +10,6 @@ SELECT
     TO_VARCHAR(PROPERTY_ITEM_ID) AS ITEM_ID,
     TO_VARCHAR(PROPERTY_ITEM_PRICE) AS ITEM_PRICE
 FROM {{ event_table }}
-WHERE OCCURREDAT < %(window_end)s
-    AND (%(window_start)s IS NULL OR OCCURREDAT >= %(window_start)s)
+WHERE (OCCURREDAT < %(window_end)s AND (%(window_start)s IS NULL OR OCCURREDAT >= %(window_start)s))
+    OR (%(undated)s AND OCCURREDAT IS NULL)
 ORDER BY OCCURRED_EPOCH, EVENT_ID, CONTACT_ID

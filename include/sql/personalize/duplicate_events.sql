@@ -5,8 +5,8 @@ SELECT
     MIN(DATE_PART(EPOCH_SECOND, OCCURREDAT)) AS FIRST_EPOCH,
     COUNT(*) AS COPIES
 FROM {{ event_table }}
-WHERE OCCURREDAT < %(window_end)s
-    AND (%(window_start)s IS NULL OR OCCURREDAT >= %(window_start)s)
+WHERE (OCCURREDAT < %(window_end)s AND (%(window_start)s IS NULL OR OCCURREDAT >= %(window_start)s))
+    OR (%(undated)s AND OCCURREDAT IS NULL)
 GROUP BY TRIM(TO_VARCHAR(ID))
 HAVING COUNT(*) > 1
 ORDER BY EVENT_ID

@@ -6,7 +6,7 @@ SELECT
     TO_VARCHAR(PROPERTY_EVENT_TYPE) AS EVENT_TYPE,
     COUNT(*) AS EVENTS
 FROM {{ event_table }}
-WHERE OCCURREDAT < %(window_end)s
-    AND (%(window_start)s IS NULL OR OCCURREDAT >= %(window_start)s)
+WHERE (OCCURREDAT < %(window_end)s AND (%(window_start)s IS NULL OR OCCURREDAT >= %(window_start)s))
+    OR (%(undated)s AND OCCURREDAT IS NULL)
 GROUP BY EVENT_DAY, EVENT_TYPE
 ORDER BY EVENT_DAY, EVENT_TYPE
