@@ -23,7 +23,6 @@ from datetime import UTC, date, datetime, time, timedelta
 import numpy as np
 import pandas as pd
 from airflow.sdk.exceptions import AirflowFailException
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from hubspot_pipeline import report
 from hubspot_pipeline.config import HookConfig, IdentityConfig, PipelineConfig, load_config
@@ -46,16 +45,13 @@ from hubspot_pipeline.hook_metrics import (
 )
 from hubspot_pipeline.personalize_files import json_bytes
 from hubspot_pipeline.storage import ObjectStore, S3ObjectStore, object_store
-from hubspot_pipeline.warehouse import SQL_DIR, ShareHook, fetch_frame, quote_identifier, render_sql
+from hubspot_pipeline.warehouse import render_sql, share_session
 
 log = logging.getLogger(__name__)
 
 DAG_ID = "hook_metrics_export"
 VALIDATION_DAYS = 183  # dates validated per Great Expectations run (≈ 1M rows for 5,000 accounts)
 CONTENT_TYPES = {"csv": "text/csv", "jsonl": "application/x-ndjson"}
-_templates = Environment(
-    loader=FileSystemLoader(SQL_DIR), undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
-)
 
 
 class HookValidationError(AirflowFailException):
@@ -173,13 +169,7 @@ def load_run(
 def render_hook_sql(template_name: str, run: HookRun, **variables) -> str:
     """Render ``include/sql/hook/<template_name>``: quoted share identifiers, plus structural variables
     (counts and flags, never values)."""
-    share = run.config.share
-    database, schema = quote_identifier(share.database), quote_identifier(share.schema)
-    return _templates.get_template(f"hook/{template_name}").render(
-        share=f"{database}.{schema}",
-        event_table=f"{database}.{schema}.{quote_identifier(share.event_table)}",
-        **variables,
-    )
+    return render_sql(f"hook/{template_name}", run.config.share, **variables)
 
 
 def _event_query(run: HookRun) -> tuple[dict, dict]:
@@ -207,39 +197,39 @@ def activity_parts(run: HookRun) -> list[tuple[date, date]]:
 
 
 def extract(run: HookRun) -> dict[str, int]:
-    """Run the share queries (events chunked by month) and stage the results; return rows per extract."""
-    hook = ShareHook(snowflake_conn_id=run.config.snowflake_conn_id)
+    """Run the share queries (events chunked by month) and stage the results; return rows per extract.
+
+    A share whose tables or columns changed fails here at once (:class:`ShareSchemaError`, no retry)."""
     variables, event_parameters = _event_query(run)
-    queries = {
-        "companies": (render_hook_sql("companies.sql", run), {}),
-        "contacts": (render_hook_sql("contacts.sql", run), {}),
+    aliases = run.config.identity.anonymous_id_columns
+    queries: dict[str, tuple[str, dict, dict]] = {  # name: (template, bound parameters, template variables)
+        "companies": ("hook/companies.sql", {}, {}),
+        "contacts": ("hook/contacts.sql", {}, {}),
         # the identity stage's inputs: its own queries (include/sql/identity/)
-        "identity_contacts": (
-            render_sql("identity/contacts.sql", run.config.share, run.config.identity.anonymous_id_columns),
-            {},
-        ),
-        "identity_companies": (render_sql("identity/companies.sql", run.config.share), {}),
-        "identity_links": (render_sql("identity/contact_companies.sql", run.config.share), {}),
-        "deals": (render_hook_sql("deals.sql", run), {}),
+        "identity_contacts": ("identity/contacts.sql", {}, {}),
+        "identity_companies": ("identity/companies.sql", {}, {}),
+        "identity_links": ("identity/contact_companies.sql", {}, {}),
+        "deals": ("hook/deals.sql", {}, {}),
         "event_totals": (
-            render_hook_sql("event_totals.sql", run, **variables),
+            "hook/event_totals.sql",
             {**event_parameters, "day_end": _midnight(run.start)},
+            variables,
         ),
     }
-    activity_sql = render_hook_sql("event_activity.sql", run, **variables)
     for first, last in activity_parts(run):
         parameters = {
             **event_parameters,
             "day_start": _midnight(first),
             "day_end": _midnight(last + timedelta(1)),
         }
-        queries[f"activity/{first.isoformat()}"] = (activity_sql, parameters)
+        queries[f"activity/{first.isoformat()}"] = ("hook/event_activity.sql", parameters, variables)
     counts = {}
-    for name, (sql, parameters) in queries.items():
-        frame = fetch_frame(hook, sql, parameters)
-        run.staging.put_frame(run.staging_key(f"source/{name}.parquet"), frame)
-        counts[name] = len(frame)
-        log.info("extracted %s rows: %s", len(frame), name)
+    with share_session(run.config.share, run.config.snowflake_conn_id) as query:
+        for name, (template, parameters, template_variables) in queries.items():
+            frame = query(template, parameters, aliases, **template_variables)
+            run.staging.put_frame(run.staging_key(f"source/{name}.parquet"), frame)
+            counts[name] = len(frame)
+            log.info("extracted %s rows: %s", len(frame), name)
     return counts
 
 

@@ -50,11 +50,14 @@ def quote_identifier(name: str) -> str:
     return '"' + sql_identifier(name, "identifier") + '"'
 
 
-def render_sql(template_name: str, share: ShareConfig, aliases: Mapping[str, str] | None = None) -> str:
+def render_sql(
+    template_name: str, share: ShareConfig, aliases: Mapping[str, str] | None = None, **variables: Any
+) -> str:
     """Render ``include/sql/<template_name>`` with the share's quoted identifiers (never values).
 
     ``aliases`` (output column → source column, e.g. the identity's anonymous-id columns) reaches the
-    template as ``aliases``, a list of quoted ``(source, output)`` pairs.
+    template as ``aliases``, a list of quoted ``(source, output)`` pairs; ``variables`` are structural
+    (counts and flags shaping the query, never values).
     """
     database, schema = quote_identifier(share.database), quote_identifier(share.schema)
     return _templates.get_template(template_name).render(
@@ -63,6 +66,7 @@ def render_sql(template_name: str, share: ShareConfig, aliases: Mapping[str, str
         aliases=[
             (quote_identifier(source), quote_identifier(name)) for name, source in (aliases or {}).items()
         ],
+        **variables,
     )
 
 
@@ -84,26 +88,45 @@ def _fetch(connection: Any, sql: str, parameters: dict[str, Any] | None) -> pd.D
 
 ShareQuery = Callable[..., pd.DataFrame]
 
+# Snowflake's errors for a table or column that is not there: object does not exist (002003), object does
+# not exist or not authorised (002043; fakesnow's code for a missing column), invalid identifier (000904)
+MISSING_OBJECT_ERRORS = frozenset({2003, 2043, 904})
+
+
+def _names_a_missing_object(error: Exception) -> bool:
+    """True for a compilation error about a missing object (retrying cannot help); false for timeouts,
+    lost connections and the like, which Airflow retries."""
+    return getattr(error, "errno", None) in MISSING_OBJECT_ERRORS or str(
+        getattr(error, "sqlstate", None) or ""
+    ).startswith("42")
+
 
 @contextmanager
 def share_session(share: ShareConfig, conn_id: str) -> Generator[ShareQuery]:
     """One connection through ``conn_id`` for several share queries (a streamed export runs one per chunk):
-    yields ``query(template_name, parameters, aliases=None)``, which renders an ``include/sql`` query for
-    the share and returns its result.
+    yields ``query(template_name, parameters, aliases=None, **variables)``, which renders an
+    ``include/sql`` query for the share (:func:`render_sql`) and returns its result.
 
-    A query that does not compile (HubSpot renamed or dropped a table or column) raises
-    :class:`ShareSchemaError` naming the query and the share, with Snowflake's message naming the object.
+    A query that names a missing table or column (HubSpot renamed or dropped one) raises
+    :class:`ShareSchemaError` naming the query and the share, with Snowflake's message naming the object;
+    other errors (timeouts, a lost connection) stay retryable.
     """
     from snowflake.connector.errors import ProgrammingError
 
     with closing(ShareHook(snowflake_conn_id=conn_id).get_conn()) as connection:
 
         def query(
-            template_name: str, parameters: dict[str, Any], aliases: Mapping[str, str] | None = None
+            template_name: str,
+            parameters: dict[str, Any],
+            aliases: Mapping[str, str] | None = None,
+            **variables: Any,
         ) -> pd.DataFrame:
+            sql = render_sql(template_name, share, aliases, **variables)
             try:
-                return _fetch(connection, render_sql(template_name, share, aliases), parameters)
+                return _fetch(connection, sql, parameters)
             except ProgrammingError as error:
+                if not _names_a_missing_object(error):
+                    raise
                 raise ShareSchemaError(
                     f"{template_name} failed on {share.database}.{share.schema}: {error.msg} "
                     "(has the HubSpot share changed? see `share` in include/config/pipeline.yaml)"

@@ -1095,6 +1095,14 @@ CATALOGUE: tuple[BadKind, ...] = (
         [quarantined("interactions", _event_source(18), "TIMESTAMP: out of range")],
     ),
     BadKind(
+        "event_occurred_null",
+        E,
+        "OCCURREDAT is NULL",
+        "quarantined: TIMESTAMP: missing",
+        event(20, OCCURREDAT=None),
+        [quarantined("interactions", _event_source(20), "TIMESTAMP: missing")],
+    ),
+    BadKind(
         "event_occurred_after_export_date",
         E,
         "OCCURREDAT 2100-01-01 (after the export date)",

@@ -58,7 +58,7 @@ def share_counts(db_file: Path) -> dict[str, int]:
         f"(SELECT COUNT(*) FROM {links} a LEFT JOIN {line_items} l ON l.OBJECTID = a.LINE_ITEM_OBJECTID "
         "WHERE a.DEAL_OBJECTID = d.OBJECTID AND l.OBJECTID IS NULL)"
     )
-    in_window = f"FROM {events} WHERE OCCURREDAT < $end"
+    in_window = f"FROM {events} WHERE (OCCURREDAT < $end OR OCCURREDAT IS NULL)"
     queries = {
         "items": f"SELECT COUNT(*) FROM {table('OBJECTS_PRODUCTS')}",
         "users": f"SELECT COUNT(*) FROM {table('OBJECTS_CONTACTS')}",

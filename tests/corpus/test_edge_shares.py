@@ -74,8 +74,19 @@ def _published(objects) -> list[str]:
             f"ALTER TABLE {table('OBJECTS_CONTACTS')} RENAME PROPERTY_AGE TO PROPERTY_AGE_YEARS",
             "PROPERTY_AGE",
         ),
+        (HOOK, f"DROP TABLE {table('OBJECTS_DEALS')}", "OBJECTS_DEALS"),
+        (
+            HOOK,
+            f"ALTER TABLE {table('OBJECTS_COMPANIES')} RENAME PROPERTY_CREATEDATE TO PROPERTY_CREATED",
+            "PROPERTY_CREATEDATE",
+        ),
     ],
-    ids=["personalize-missing-table", "personalize-renamed-column"],
+    ids=[
+        "personalize-missing-table",
+        "personalize-renamed-column",
+        "hook-missing-table",
+        "hook-renamed-column",
+    ],
 )
 def test_a_schema_change_fails_the_first_reading_task_at_once_naming_what_is_missing(
     dags, clean_share, tmp_path, capfd, dag_id, statement, missing
