@@ -15,9 +15,11 @@ import logging
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
+from itertools import chain
 from pathlib import Path
 
 import pandas as pd
@@ -462,17 +464,26 @@ def publish(run: ExportRun) -> dict:
         files, data_files, artefacts = {}, [], []
         for name in run.datasets:
             key = f"{train}/{name}.csv"
-            path, sha256 = _assemble(Path(work) / f"{name}.csv", _dataset_chunks(run, name, plan))
+            data = _csv_chunks(
+                _staged_frames(run, "final", name, plan), partial(dataset_csv, dataset=DATASETS[name])
+            )
+            path, sha256 = _assemble(Path(work) / f"{name}.csv", data)
             data_files.append((key, path, "text/csv"))
             files[name] = {"key": key, "rows": ledgers[name].written, "sha256": sha256}
             if ledgers[name].quarantined_total:
                 files[name]["quarantine_key"] = f"{runs}/quarantine/{name}.csv"
                 path, _ = _assemble(
-                    Path(work) / f"{name}.quarantine.csv", _quarantine_chunks(run, name, plan)
+                    Path(work) / f"{name}.quarantine.csv",
+                    _csv_chunks(_staged_frames(run, "quarantine", name, plan), csv_bytes),
                 )
                 artefacts.append((files[name]["quarantine_key"], path, "text/csv"))
         identity_key = f"{runs}/identity_log.csv"
-        path, _ = _assemble(Path(work) / "identity_log.csv", _identity_log_chunks(run, plan))
+        # users, then deal line items, then events in time order (the same lines for any chunking)
+        identity_log = chain(
+            [run.staging.get_frame(run.staging_key("identity/head.parquet"))],
+            _part_frames(run, "identity/events", plan),
+        )
+        path, _ = _assemble(Path(work) / "identity_log.csv", _csv_chunks(identity_log, csv_bytes))
         artefacts.append((identity_key, path, "text/csv"))
         objects = report.staged_data_docs(run.staging, run.staging_key("data_docs/"), f"{runs}/data_docs/")
         manifest["data_docs_key"] = f"{runs}/data_docs/index.html"
@@ -521,28 +532,19 @@ def _part_frames(run: ExportRun, prefix: str, plan: ChunkPlan) -> Iterator[pd.Da
         yield run.staging.get_frame(part_key(run.staging_key(prefix), chunk))
 
 
-def _dataset_chunks(run: ExportRun, name: str, plan: ChunkPlan) -> Iterator[bytes]:
-    dataset = DATASETS[name]
-    if name != "interactions":
-        yield dataset_csv(run.staging.get_frame(run.staging_key(f"final/{name}.parquet")), dataset)
-        return
-    for chunk, frame in enumerate(_part_frames(run, "final/interactions", plan)):
-        yield dataset_csv(frame, dataset, header=chunk == 0)
+def _staged_frames(run: ExportRun, stage: str, name: str, plan: ChunkPlan) -> Iterator[pd.DataFrame]:
+    """A dataset's staged frames under ``stage`` (``final`` or ``quarantine``): its one file, or the
+    interactions' chunks in order."""
+    if name == "interactions":
+        yield from _part_frames(run, f"{stage}/interactions", plan)
+    else:
+        yield run.staging.get_frame(run.staging_key(f"{stage}/{name}.parquet"))
 
 
-def _quarantine_chunks(run: ExportRun, name: str, plan: ChunkPlan) -> Iterator[bytes]:
-    if name != "interactions":
-        yield csv_bytes(run.staging.get_frame(run.staging_key(f"quarantine/{name}.parquet")))
-        return
-    for chunk, frame in enumerate(_part_frames(run, "quarantine/interactions", plan)):
-        yield csv_bytes(frame, header=chunk == 0)
-
-
-def _identity_log_chunks(run: ExportRun, plan: ChunkPlan) -> Iterator[bytes]:
-    """Users, then deal line items, then events in time order (the same lines for any chunking)."""
-    yield csv_bytes(run.staging.get_frame(run.staging_key("identity/head.parquet")))
-    for frame in _part_frames(run, "identity/events", plan):
-        yield csv_bytes(frame, header=False)
+def _csv_chunks(frames: Iterable[pd.DataFrame], write_csv: Callable[..., bytes]) -> Iterator[bytes]:
+    """``frames`` as the consecutive parts of one CSV file: only the first carries the header."""
+    for chunk, frame in enumerate(frames):
+        yield write_csv(frame, header=chunk == 0)
 
 
 def run_report(manifest: dict, expectations: dict, *, dry_run: bool = False) -> str:
