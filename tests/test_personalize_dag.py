@@ -242,6 +242,8 @@ def test_a_share_that_cannot_reach_the_minimums_fails_before_reading_events(
     assert failed == "extract" and states["publish"] == "upstream_failed"
     assert "(counted by the warehouse), Personalize needs at least 1000000" in printed
     assert "events in" not in printed  # no event chunk was read
+    staged = [path.name for path in (tmp_path / "objects" / CONFIG.storage.staging_bucket).rglob("*.parquet")]
+    assert "contacts.parquet" in staged and not [name for name in staged if name.startswith("part-")]
     assert not (tmp_path / "objects" / BUCKET).exists()
 
 
