@@ -223,6 +223,38 @@ def test_chunked_output_is_byte_identical_to_unchunked(
     assert check_training_folder(tmp_path / "objects-700" / BUCKET / "train" / GROUP) == []
 
 
+def test_warehouse_unload_writes_the_streamed_exports_files_byte_for_byte(
+    dag, repeated_events_emulator, pipeline_override, monkeypatch, tmp_path
+):
+    """The unload mode (the warehouse builds the interactions; without a stage the worker writes the
+    unload queries' lines) against the streamed export on a share with every kind of bad event."""
+    _use_share(monkeypatch, repeated_events_emulator)
+    outputs = {}
+    for mode, settings in {"streamed": {"chunk_rows": 700}, "unload": {"unload": {"enabled": True}}}.items():
+        objects = tmp_path / f"objects-{mode}"
+        pipeline_override({"personalize": settings, "storage": {"local_root": str(objects)}})
+        assert _run(dag, DEFAULT_END_DATE) == "success"
+        outputs[mode] = without_data_docs(_objects(objects / BUCKET))
+    streamed, unloaded = outputs["streamed"], outputs["unload"]
+    runs = f"runs/{GROUP}/{DEFAULT_END_DATE}"
+    identity_log = unloaded.pop(f"{runs}/identity_log.csv")
+    event_lines = unloaded.pop(f"{runs}/identity_log_events.csv").split(b"\n", 1)[1]
+    assert identity_log + event_lines == streamed.pop(f"{runs}/identity_log.csv")
+    manifests = {mode: json.loads(objects.pop(f"{runs}/manifest.json")) for mode, objects in outputs.items()}
+    for objects in outputs.values():
+        objects.pop(f"{runs}/report.md")
+    assert unloaded == streamed  # interactions, items, users, quarantine files, config.json
+    assert manifests["unload"]["ledgers"] == manifests["streamed"]["ledgers"]
+    streamed_identity = {key: value for key, value in manifests["streamed"]["identity"].items()}
+    unloaded_identity = manifests["unload"]["identity"]
+    assert unloaded_identity.pop("event_log_key") == f"{runs}/identity_log_events.csv"
+    assert unloaded_identity == streamed_identity
+    interactions = manifests["unload"]["ledgers"]["interactions"]
+    assert interactions["skipped"]["duplicate event id"] >= 9 and interactions["written"] > 4000
+    assert len(interactions["quarantined"]) >= 4  # several reasons, joined ones included
+    assert _result_tables() == []  # dropped once unloaded
+
+
 def _failed_task(dag_run) -> tuple[str, dict[str, str]]:
     states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
     failed = [ti for ti in dag_run.get_task_instances() if str(ti.state) == "failed"]
@@ -247,17 +279,32 @@ def test_a_share_that_cannot_reach_the_minimums_fails_before_reading_events(
     assert not (tmp_path / "objects" / BUCKET).exists()
 
 
+@pytest.mark.parametrize("unload", [False, True], ids=["streamed", "warehouse-unload"])
 def test_a_dataset_below_the_minimums_after_validation_publishes_nothing(
-    dag, tutorial_emulator, pipeline_override, monkeypatch, tmp_path, capsys
+    dag, tutorial_emulator, pipeline_override, monkeypatch, tmp_path, capsys, unload
 ):
     _use_share(monkeypatch, tutorial_emulator)
-    pipeline_override({"personalize": {"minimums": {"users_with_two_interactions": 1_000_000}}})
+    minimums = {"users_with_two_interactions": 1_000_000}
+    pipeline_override({"personalize": {"minimums": minimums, "unload": {"enabled": unload}}})
     capsys.readouterr()
     failed, states = _failed_task(_run_dag(dag, TUTORIAL_EXPORT_DATE))
     assert failed == "validate" and states["publish"] == "upstream_failed"
     printed = capsys.readouterr().out
     assert "users with at least 2 interactions, Personalize needs at least 1000000" in printed
     assert not (tmp_path / "objects" / BUCKET).exists()
+    assert _result_tables() == []  # the warehouse's table is dropped when nothing will unload it
+
+
+def _result_tables() -> list[str]:
+    """The warehouse-unload result tables left in the share's database (the emulator's workspace)."""
+    from hubspot_pipeline.warehouse import ShareHook, fetch_frame
+
+    tables = fetch_frame(
+        ShareHook(snowflake_conn_id=CONFIG.snowflake_conn_id),
+        "SELECT TABLE_NAME FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_NAME LIKE %(prefix)s",
+        {"prefix": "PERSONALIZE_INTERACTIONS_%"},
+    )
+    return tables["TABLE_NAME"].tolist()
 
 
 def test_publish_writes_data_then_manifest_then_config(

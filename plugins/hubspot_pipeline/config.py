@@ -111,6 +111,24 @@ class DealConfig:
 
 
 @dataclass(frozen=True)
+class UnloadConfig:
+    """The warehouse-unload mode of the Personalize export (``personalize.unload``): Snowflake builds,
+    validates and unloads the interactions itself (``COPY INTO`` an external stage) instead of streaming
+    them through the worker.
+
+    ``stage`` is ``(database, schema, name)`` of an external stage on the Personalize bucket's root, made
+    with a storage integration; ``None`` (the local emulator, which cannot unload) makes the worker write
+    the same query's result to the same keys instead. ``workspace`` is ``(database, schema)`` where the run
+    may create its tables (a share is read-only); ``None`` is the connection's own schema.
+    """
+
+    enabled: bool = False
+    stage: tuple[str, str, str] | None = None
+    workspace: tuple[str, str] | None = None
+    max_file_size: int = 5 * 1024**3
+
+
+@dataclass(frozen=True)
 class PersonalizeConfig:
     """The Personalize export: bucket, dataset group, mappings and minimums."""
 
@@ -128,6 +146,7 @@ class PersonalizeConfig:
     required_event_types: tuple[str, ...]
     recommenders: tuple[str, ...]
     chunk_rows: int = 500_000
+    unload: UnloadConfig = field(default_factory=UnloadConfig)
 
     @property
     def personalize_event_types(self) -> set[str]:
@@ -368,6 +387,35 @@ def _identity(raw: Any) -> IdentityConfig:
     )
 
 
+def _qualified_name(value: Any, key: str, parts: int) -> tuple[str, ...] | None:
+    """``DATABASE.SCHEMA[.NAME]`` as its ``parts`` plain identifiers (upper-cased), or None for null."""
+    if value is None:
+        return None
+    names = str(value).split(".")
+    if len(names) != parts:
+        raise ConfigError(f"{key}={value!r} must be {parts} dot-separated identifiers")
+    return tuple(sql_identifier(name, key) for name in names)
+
+
+def _unload(raw: dict) -> UnloadConfig:
+    enabled = raw.get("enabled", False)
+    if not isinstance(enabled, bool):
+        raise ConfigError(f"personalize.unload.enabled={enabled!r} must be true or false")
+    stage = _qualified_name(raw.get("stage"), "personalize.unload.stage", 3)
+    workspace = _qualified_name(raw.get("workspace"), "personalize.unload.workspace", 2)
+    if stage is not None and workspace is None:
+        raise ConfigError(
+            "personalize.unload.workspace is required with a stage: the share is read-only, so the run "
+            "needs a DATABASE.SCHEMA of its own for its tables"
+        )
+    max_file_size = _positive_int(
+        raw.get("max_file_size", UnloadConfig.max_file_size), "personalize.unload.max_file_size"
+    )
+    if max_file_size > UnloadConfig.max_file_size:
+        raise ConfigError("personalize.unload.max_file_size: Snowflake unloads at most 5 GB into one file")
+    return UnloadConfig(enabled=enabled, stage=stage, workspace=workspace, max_file_size=max_file_size)
+
+
 def _attribute_types(raw: Any) -> dict[str, str]:
     kinds = ("date", "number", "boolean", "string")
     if not isinstance(raw, dict) or any(kind not in kinds for kind in raw.values()):
@@ -452,6 +500,7 @@ def parse_config(raw: dict) -> PipelineConfig:
                 required_event_types=tuple(minimums["required_event_types"]),
                 recommenders=tuple(personalize["recommenders"]),
                 chunk_rows=_positive_int(personalize.get("chunk_rows", 500_000), "personalize.chunk_rows"),
+                unload=_unload(personalize.get("unload") or {}),
             ),
             hook=_hook_config(raw["hook"]) if "hook" in raw else None,
             identity=_identity(raw.get("identity") or {}),

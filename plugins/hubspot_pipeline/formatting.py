@@ -14,6 +14,15 @@ import pyarrow.compute as pc
 # the characters themselves, not regex escapes: pandas then runs the replacement in Arrow (RE2, ~5x faster
 # than its per-value Python fallback, which it takes for escapes RE2 does not know, like \u2028)
 _CONTROL_CHARACTERS = "[\x00-\x1f\x7f-\x9f\u2028\u2029]"
+# the same pattern without NUL, for SQL text (a Snowflake string cannot hold it), and the whitespace
+# str.strip removes that the pattern leaves (no-break and typographic spaces): clean_text in SQL
+CONTROL_CHARACTERS_EXCEPT_NUL = "[\x01-\x1f\x7f-\x9f\u2028\u2029]"
+UNICODE_SPACES = (
+    "".join(
+        character for character in map(chr, range(0x3001)) if character.isspace() and ord(character) > 0x9F
+    )
+    + " "
+)
 _EPOCH_MILLISECONDS_FROM = 100_000_000_000  # 13 digits: epoch seconds reach this in the year 5138
 
 TRUE_WORDS = frozenset({"true", "yes", "y", "1", "t"})

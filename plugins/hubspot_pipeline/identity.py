@@ -97,6 +97,9 @@ _CONTROL_CHARACTERS = r"[\x00-\x1f\x7f-\x9f\x{2028}\x{2029}]"  # RE2 syntax (pya
 TEXT = pd.StringDtype("pyarrow")
 _HOST = r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}"
 NO_RECORD_ID = "no record id"
+EVENT_WITHOUT_CONTACT = "event has no contact"
+UNKNOWN_CONTACT = "contact not among the resolved contacts"
+REPOINTED_FROM = "re-pointed from merged contact "
 DUPLICATE_ROW = "duplicate row of the same record id"
 MERGED = "merged into another contact of the same user"
 
@@ -661,9 +664,9 @@ def resolve_events(records: pd.Series, contact_ids: pd.Series, resolution: UserR
     repointed = (recipients != contact_ids).fillna(False)
     reason = _join_notes(
         len(records),
-        (contact_ids.isna(), "event has no contact"),
-        (unknown, "contact not among the resolved contacts"),
-        ("re-pointed from merged contact " + contact_ids).where(repointed),
+        (contact_ids.isna(), EVENT_WITHOUT_CONTACT),
+        (unknown, UNKNOWN_CONTACT),
+        (REPOINTED_FROM + contact_ids).where(repointed),
     )
     return _log_frame(
         EVENT, status, {"record": records, "contact_id": contact_ids, "user_id": user_ids, "reason": reason}

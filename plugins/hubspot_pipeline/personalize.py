@@ -23,6 +23,10 @@ from hubspot_pipeline.identity import UserResolution
 from hubspot_pipeline.ledger import DatasetLedger
 
 MAX_AGE = 120
+NOT_EXPORTED = "event type mapped to null (not exported)"
+CART_LEVEL_WITHOUT_ITEM = "cart-level event without an item (event_types_without_items)"
+VALUE_NOT_A_NUMBER = "EVENT_VALUE: not a number, left empty"
+REPEATED_EVENT_ID = "duplicate event id"
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,7 @@ def by_value(values: pd.Series, transform: Callable[[pd.Series], pd.Series]) -> 
 def _event_values(raw: pd.Series, ledger: DatasetLedger) -> pd.Series:
     values = by_value(raw, to_number)
     not_a_number = values.isna() & by_value(raw, clean_text).notna()
-    ledger.correct("EVENT_VALUE: not a number, left empty", int(not_a_number.sum()))
+    ledger.correct(VALUE_NOT_A_NUMBER, int(not_a_number.sum()))
     return values
 
 
@@ -154,10 +158,10 @@ def custom_event_interactions(
     mapped_type = raw_type.map(config.event_types)
     item_ids = by_value(events["ITEM_ID"], clean_identifier)
     not_exported = raw_type.isin([source for source, target in config.event_types.items() if target is None])
-    ledger.skip("event type mapped to null (not exported)", int(not_exported.sum()))
+    ledger.skip(NOT_EXPORTED, int(not_exported.sum()))
     cart_level = raw_type.isin(config.event_types_without_items) & item_ids.isna()
     cart_level = cart_level.fillna(False).astype(bool) & ~not_exported
-    ledger.skip("cart-level event without an item (event_types_without_items)", int(cart_level.sum()))
+    ledger.skip(CART_LEVEL_WITHOUT_ITEM, int(cart_level.sum()))
     exported = ~(not_exported | cart_level).to_numpy()
     events = events[exported]
     contact_ids = by_value(events["CONTACT_ID"], clean_identifier)
@@ -250,6 +254,11 @@ def deal_interactions(
             "RAW_EVENT_TYPE": expanded["EVENT_TYPE"].astype("string"),
         },
     ).reset_index(drop=True)
+
+
+def repeated_key_reason(dataset: Dataset) -> str:
+    """The skip reason of a row whose unique key an earlier row in output order has."""
+    return f"duplicate of another row with the same {', '.join(dataset.unique_key)}"
 
 
 def drop_duplicate_rows(

@@ -32,8 +32,9 @@ from hubspot_pipeline.config import PersonalizeConfig, PipelineConfig, load_conf
 from hubspot_pipeline.datasets import DATASETS, INTERACTIONS, Dataset
 from hubspot_pipeline.formatting import clean_identifier, clean_text
 from hubspot_pipeline.identity import EVENT, IncomingLog, UserResolution, identify, resolve_events
-from hubspot_pipeline.ledger import DatasetLedger
+from hubspot_pipeline.ledger import AccountingError, DatasetLedger
 from hubspot_pipeline.personalize import (
+    REPEATED_EVENT_ID,
     ExportWindow,
     build_items,
     build_users,
@@ -42,10 +43,18 @@ from hubspot_pipeline.personalize import (
     deal_line_item_ids,
     distinct_codes,
     drop_duplicate_rows,
+    repeated_key_reason,
     sort_for_output,
     sorted_rows,
 )
 from hubspot_pipeline.personalize_files import csv_bytes, dataset_csv, json_bytes, mlops_config
+from hubspot_pipeline.personalize_unload import (
+    drop_result_table,
+    unload,
+    unload_targets,
+    user_map_table,
+)
+from hubspot_pipeline.personalize_unload import validate_interactions as validate_in_warehouse
 from hubspot_pipeline.storage import ObjectStore, object_store
 from hubspot_pipeline.warehouse import share_session
 
@@ -160,6 +169,10 @@ def extract(run: ExportRun) -> dict[str, int]:
             log.info("extracted %s rows from %s", len(frame), source)
         events_per_day = query("personalize/event_days.sql", window)
         check_reachable_minimums(events_per_day, counts["deal_line_items"], personalize)
+        if personalize.unload.enabled:  # the warehouse reads the events itself, in validate
+            counts["custom_events"] = int(events_per_day["EVENTS"].sum())
+            log.info("unload mode: %s events in the window stay in the warehouse", counts["custom_events"])
+            return counts
         plan = plan_chunks(events_per_day, personalize.chunk_rows)
         run.staging.put_bytes(run.staging_key("chunks.json"), json_bytes(plan.to_dict()), "application/json")
         duplicates = query("personalize/duplicate_events.sql", window)
@@ -216,7 +229,7 @@ def prepare(run: ExportRun) -> dict[str, dict]:
     }
     ledgers = {name: DatasetLedger() for name in DATASETS}
     identity = identify(sources["contacts"], None, run.config.identity)
-    users, personalize, plan = identity.users, run.config.personalize, run.load_plan()
+    users, personalize = identity.users, run.config.personalize
     deal_rows = sources["deal_line_items"]
     for name, frame in {
         "items": build_items(sources["products"], ledgers["items"]),
@@ -224,7 +237,7 @@ def prepare(run: ExportRun) -> dict[str, dict]:
         "deal_interactions": deal_interactions(
             deal_rows, users.user_ids, personalize, run.window, ledgers["interactions"]
         ),
-        "user_ids": users.user_ids.rename_axis("CONTACT_ID").reset_index(name="USER_ID"),
+        "user_ids": user_map_table(users),
     }.items():
         run.staging.put_frame(run.staging_key(f"candidates/{name}.parquet"), frame)
 
@@ -233,13 +246,14 @@ def prepare(run: ExportRun) -> dict[str, dict]:
     run.staging.put_frame(
         run.staging_key("identity/head.parquet"), pd.concat([identity.incoming.frame(), deal_log])
     )
-    for chunk in range(plan.count):
-        events = run.staging.get_frame(part_key(run.staging_key("source/custom_events"), chunk))
-        records = "event:" + clean_identifier(events["EVENT_ID"])
-        event_log = _event_log(records, events["CONTACT_ID"], users)
-        summary = merge_incoming(summary, _event_log_counts(len(events), event_log))
-        run.staging.put_frame(part_key(run.staging_key("identity/events"), chunk), event_log)
-        release_memory()
+    if not personalize.unload.enabled:  # else the warehouse logs the events (validate)
+        for chunk in range(run.load_plan().count):
+            events = run.staging.get_frame(part_key(run.staging_key("source/custom_events"), chunk))
+            records = "event:" + clean_identifier(events["EVENT_ID"])
+            event_log = _event_log(records, events["CONTACT_ID"], users)
+            summary = merge_incoming(summary, _event_log_counts(len(events), event_log))
+            run.staging.put_frame(part_key(run.staging_key("identity/events"), chunk), event_log)
+            release_memory()
     run.save_ledgers(ledgers)
     log.info("identity: %s", json.dumps(summary, sort_keys=True))
     run.staging.put_bytes(run.staging_key("identity/summary.json"), json_bytes(summary), "application/json")
@@ -314,7 +328,7 @@ def validate(run: ExportRun) -> dict:
 
 
 def _validate_datasets(run: ExportRun) -> dict:
-    from hubspot_pipeline.validation import check_dataset, raise_on_failures
+    from hubspot_pipeline.validation import DatasetValidationError, check_dataset, raise_on_failures
 
     ledgers = run.load_ledgers()
     results: dict[str, list[dict]] = {}
@@ -330,9 +344,14 @@ def _validate_datasets(run: ExportRun) -> dict:
         publishable += check_dataset(final[DATASETS[name].column_names], DATASETS[name], **rules)
         if name == "items":
             published_items = set(final["ITEM_ID"])
-    interaction_results, interaction_checks = _validate_interactions(
-        run, ledgers["interactions"], published_items
-    )
+    if run.config.personalize.unload.enabled:
+        interaction_results, interaction_checks = validate_in_warehouse(
+            run, ledgers["interactions"], row_rules(run, published_items)["interactions"]
+        )
+    else:
+        interaction_results, interaction_checks = _validate_interactions(
+            run, ledgers["interactions"], published_items
+        )
     results["interactions"] = [summary.to_dict() for summary in interaction_results]
     publishable += interaction_checks
     for name, ledger in ledgers.items():
@@ -340,7 +359,12 @@ def _validate_datasets(run: ExportRun) -> dict:
     results["publishable"] = [summary.to_dict() for summary in publishable]
     run.save_ledgers(ledgers)
     run.staging.put_bytes(run.staging_key("expectations.json"), json_bytes(results), "application/json")
-    raise_on_failures(publishable)
+    try:
+        raise_on_failures(publishable)
+    except DatasetValidationError:
+        if run.config.personalize.unload.enabled:  # nothing will unload the warehouse's table
+            drop_result_table(run)
+        raise
     return {"ledgers": {name: ledger.to_dict() for name, ledger in ledgers.items()}, "expectations": results}
 
 
@@ -358,12 +382,8 @@ def _validated_rows(
 
     checked = quarantine_invalid_rows(candidates, dataset, **rules, suite_name=suite_name)
     ledger.quarantine(checked.quarantined["QUARANTINE_REASON"])
-    key = list(dataset.unique_key)
     kept = drop_duplicate_rows(
-        sort_for_output(checked.kept, dataset),
-        key,
-        f"duplicate of another row with the same {', '.join(key)}",
-        ledger,
+        sort_for_output(checked.kept, dataset), list(dataset.unique_key), repeated_key_reason(dataset), ledger
     )
     ledger.written += len(kept)
     return kept, checked.quarantined, checked.results
@@ -438,14 +458,14 @@ def _without_repeated_events(
     first = candidates["_SOURCE_ID"].map(first_copy)
     # a copy without a time is never the first one (the unchunked order puts it last)
     later_copy = first.notna() & ~(candidates["TIMESTAMP"] <= first).fillna(False).astype(bool)
-    ledger.skip("duplicate event id", int(later_copy.sum()))
+    ledger.skip(REPEATED_EVENT_ID, int(later_copy.sum()))
     candidates = candidates[~later_copy.to_numpy()]
     repeated = candidates["_SOURCE_ID"].duplicated(keep=False).to_numpy()
     if not repeated.any():
         return candidates.reset_index(drop=True)
     order = ["_SOURCE_ID", "TIMESTAMP", "_CONTACT_ID", "ITEM_ID", "EVENT_TYPE", "EVENT_VALUE"]
     copies = candidates[repeated].sort_values(order, kind="stable", na_position="last")
-    copies = drop_duplicate_rows(copies, ["_SOURCE_ID"], "duplicate event id", ledger)
+    copies = drop_duplicate_rows(copies, ["_SOURCE_ID"], REPEATED_EVENT_ID, ledger)
     return pd.concat([candidates[~repeated], copies], ignore_index=True)
 
 
@@ -457,13 +477,19 @@ def publish(run: ExportRun) -> dict:
     in a local temporary file and uploaded whole, so readers never see part of one.
     """
     personalize = run.config.personalize
-    store, ledgers, plan = run.personalize, run.load_ledgers(), run.load_plan()
+    store, ledgers, in_warehouse = run.personalize, run.load_ledgers(), personalize.unload.enabled
+    plan = None if in_warehouse else run.load_plan()  # the warehouse holds the interactions
     train, runs = personalize.train_prefix, personalize.run_prefix(run.export_date)
     manifest: dict = {"export_date": run.export_date.isoformat(), "dataset_group": personalize.dataset_group}
     with tempfile.TemporaryDirectory(prefix="personalize-publish-") as work:
         files, data_files, artefacts = {}, [], []
         for name in run.datasets:
             key = f"{train}/{name}.csv"
+            if in_warehouse and name == "interactions":  # unloaded below, after the worker's files
+                files[name] = {"key": key, "rows": ledgers[name].written, "sha256": None}
+                if ledgers[name].quarantined_total:
+                    files[name]["quarantine_key"] = f"{runs}/quarantine/{name}.csv"
+                continue
             data = _csv_chunks(
                 _staged_frames(run, "final", name, plan), partial(dataset_csv, dataset=DATASETS[name])
             )
@@ -478,21 +504,24 @@ def publish(run: ExportRun) -> dict:
                 )
                 artefacts.append((files[name]["quarantine_key"], path, "text/csv"))
         identity_key = f"{runs}/identity_log.csv"
+        identity = json.loads(run.staging.get_bytes(run.staging_key("identity/summary.json")))
         # users, then deal line items, then events in time order (the same lines for any chunking)
-        identity_log = chain(
-            [run.staging.get_frame(run.staging_key("identity/head.parquet"))],
-            _part_frames(run, "identity/events", plan),
-        )
+        identity_log = [run.staging.get_frame(run.staging_key("identity/head.parquet"))]
+        if in_warehouse:  # the events' lines are unloaded to a file of their own
+            events_part = json.loads(run.staging.get_bytes(run.staging_key("identity/events_summary.json")))
+            event_log = {"key": f"{runs}/identity_log_events.csv", "rows": events_part["records_in"][EVENT]}
+            identity = {**merge_incoming(identity, events_part), "event_log_key": event_log["key"]}
+        else:
+            identity_log = chain(identity_log, _part_frames(run, "identity/events", plan))
         path, _ = _assemble(Path(work) / "identity_log.csv", _csv_chunks(identity_log, csv_bytes))
         artefacts.append((identity_key, path, "text/csv"))
         objects = report.staged_data_docs(run.staging, run.staging_key("data_docs/"), f"{runs}/data_docs/")
         manifest["data_docs_key"] = f"{runs}/data_docs/index.html"
         manifest["files"] = files
         manifest["ledgers"] = {name: ledger.to_dict() for name, ledger in ledgers.items()}
-        manifest["identity"] = {
-            **json.loads(run.staging.get_bytes(run.staging_key("identity/summary.json"))),
-            "log_key": identity_key,
-        }
+        manifest["identity"] = {**identity, "log_key": identity_key}
+        if in_warehouse:  # before the manifest, which records what the warehouse wrote
+            _unload_from_warehouse(run, store, files.get("interactions"), event_log, Path(work))
         expectations = json.loads(run.staging.get_bytes(run.staging_key("expectations.json")))
         report_text = run_report(manifest, expectations, dry_run=run.dry_run)
         log.info("run report:\n%s", report_text)
@@ -517,6 +546,33 @@ def publish(run: ExportRun) -> dict:
     }
 
 
+def _unload_from_warehouse(
+    run: ExportRun, store: ObjectStore, interactions: dict | None, event_log: dict, work: Path
+) -> None:
+    """Have the warehouse write the interactions file and its quarantine file (when published) and the
+    events' identity log, then check it wrote every row validated (else fail before the manifest and
+    ``config.json``). A dry run only drops the warehouse's table. Sets ``interactions["sha256"]`` when
+    the worker wrote the file (no stage), else leaves it null."""
+    if run.dry_run:
+        drop_result_table(run)
+        return
+    expected = {}
+    if interactions is not None:
+        expected[interactions["key"]] = interactions["rows"]
+        if "quarantine_key" in interactions:
+            expected[interactions["quarantine_key"]] = run.load_ledgers()["interactions"].quarantined_total
+    expected[event_log["key"]] = event_log["rows"]
+    data_key, quarantine_key = (
+        (interactions["key"], interactions.get("quarantine_key")) if interactions else (None, None)
+    )
+    targets = unload_targets(data_key, quarantine_key, event_log["key"])
+    written = unload(run, store, targets, work)
+    if wrong := {key: (rows, expected[key]) for key, (rows, _) in written.items() if rows != expected[key]}:
+        raise AccountingError(f"the warehouse unloaded other row counts than it validated: {wrong}")
+    if interactions is not None:  # the worker's stand-in knows the file's checksum, Snowflake does not say
+        interactions["sha256"] = written[interactions["key"]][1]
+
+
 def _assemble(path: Path, chunks: Iterable[bytes]) -> tuple[Path, str]:
     """Write ``chunks`` one after the other to ``path``; return it with the content's sha256."""
     digest = hashlib.sha256()
@@ -532,7 +588,7 @@ def _part_frames(run: ExportRun, prefix: str, plan: ChunkPlan) -> Iterator[pd.Da
         yield run.staging.get_frame(part_key(run.staging_key(prefix), chunk))
 
 
-def _staged_frames(run: ExportRun, stage: str, name: str, plan: ChunkPlan) -> Iterator[pd.DataFrame]:
+def _staged_frames(run: ExportRun, stage: str, name: str, plan: ChunkPlan | None) -> Iterator[pd.DataFrame]:
     """A dataset's staged frames under ``stage`` (``final`` or ``quarantine``): its one file, or the
     interactions' chunks in order."""
     if name == "interactions":

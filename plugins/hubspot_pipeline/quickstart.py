@@ -28,8 +28,9 @@ HOOK_DAG_ID = "hook_metrics_export"
 HOOK_DAYS = 3  # the Hook export runs in bulk mode for the last days up to the export date
 
 
-def snowflake_connection(emulator: RunningEmulator, share: ShareConfig) -> str:
-    """The ``hubspot_snowflake`` Airflow connection (JSON) reaching the local emulator."""
+def snowflake_connection(emulator: RunningEmulator, share: ShareConfig, network_timeout: int = 60) -> str:
+    """The ``hubspot_snowflake`` Airflow connection (JSON) reaching the local emulator; a statement
+    running longer than ``network_timeout`` seconds fails (the benchmark's 10M-row statements need more)."""
     return json.dumps(
         {
             "conn_type": "snowflake",
@@ -42,7 +43,7 @@ def snowflake_connection(emulator: RunningEmulator, share: ShareConfig) -> str:
                 "host": emulator.host,
                 "port": emulator.port,
                 "protocol": "http",
-                "network_timeout": 60,
+                "network_timeout": network_timeout,
             },
         }
     )

@@ -47,9 +47,15 @@ def expectation_lines(expectations: dict[str, list[dict]], data_docs_key: str) -
 
 
 def file_lines(files: list[tuple[str, int | None, str]]) -> list[str]:
-    """A table of the published keys with their row counts and sha256."""
+    """A table of the published keys with their row counts and sha256 (none for a file Snowflake
+    unloaded: it does not report one)."""
     lines = ["", "| key | rows | sha256 |", "|---|---:|---|"]
-    lines += [f"| `{key}` | {'' if rows is None else rows} | `{sha256}` |" for key, rows, sha256 in files]
+    lines += [
+        f"| `{key}` | {'' if rows is None else rows} | "
+        + (f"`{sha256}`" if sha256 else "written by Snowflake (COPY INTO)")
+        + " |"
+        for key, rows, sha256 in files
+    ]
     return lines
 
 

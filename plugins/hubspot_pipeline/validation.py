@@ -13,7 +13,6 @@ from collections.abc import Collection, Generator, Iterable, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field, replace
-from functools import partial
 from itertools import compress
 from typing import TYPE_CHECKING, Any
 
@@ -443,51 +442,77 @@ def _columns_expectation(dataset: Dataset) -> Expectation:
     )
 
 
+@dataclass(frozen=True)
+class RowRule:
+    """One row-level rule of a dataset: the column, what it checks (``missing``, ``too_long``, ``below``,
+    ``not_allowed``, ``out_of_range``; ``unknown``: not among the values another dataset publishes),
+    its bounds or values, and the quarantine reason of a row failing it. Null values pass every rule but
+    ``missing``. GX runs them on the worker; in the warehouse-unload mode the same list becomes SQL."""
+
+    column: str
+    check: str
+    reason: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+
+
+def row_rules_of(
+    dataset: Dataset,
+    allowed_values: AllowedValues | None = None,
+    value_bounds: ValueBounds | None = None,
+    known_values: AllowedValues | None = None,
+) -> list[RowRule]:
+    """The row-level rules of ``dataset`` in the order reasons are joined: by column, and within a column
+    missing, too long, below the minimum, not allowed, out of range, unknown."""
+    allowed_values, value_bounds, known_values = allowed_values or {}, value_bounds or {}, known_values or {}
+    named = set(allowed_values) | set(value_bounds) | set(known_values)
+    if unknown := sorted(named - set(dataset.column_names)):
+        raise ValueError(f"{dataset.name} has no columns {unknown}")
+    rules: list[RowRule] = []
+    for column in dataset.columns:
+        name = column.name
+        if not column.nullable:
+            rules.append(RowRule(name, "missing", f"{name}: missing"))
+        if column.max_length is not None:
+            too_long = f"{name}: longer than {column.max_length} characters"
+            rules.append(RowRule(name, "too_long", too_long, {"max_value": column.max_length}))
+        if column.min_value is not None:
+            below = f"{name}: below {column.min_value:g}"
+            rules.append(RowRule(name, "below", below, {"min_value": column.min_value}))
+        if name in allowed_values:
+            values = sorted(allowed_values[name])
+            rules.append(RowRule(name, "not_allowed", f"{name}: not an allowed value", {"value_set": values}))
+        if name in value_bounds:
+            low, high = value_bounds[name]
+            bounds = {"min_value": low, "max_value": high}
+            rules.append(RowRule(name, "out_of_range", f"{name}: out of range", bounds))
+        if name in known_values:
+            rules.append(RowRule(name, "unknown", f"{name}: not an allowed value"))
+    return rules
+
+
 def _row_expectations(
     dataset: Dataset, allowed_values: AllowedValues | None, value_bounds: ValueBounds | None
 ) -> list[Expectation]:
     """One expectation per row-level rule, in column order; each carries its quarantine reason in ``meta``."""
     import great_expectations.expectations as gxe
 
-    allowed_values = allowed_values or {}
-    value_bounds = value_bounds or {}
-    unknown = sorted((set(allowed_values) | set(value_bounds)) - set(dataset.column_names))
-    if unknown:
-        raise ValueError(f"{dataset.name} has no columns {unknown}")
-
-    expectations: list[Expectation] = []
-    for column in dataset.columns:
-        rule = partial(_row_rule, dataset.name, column.name)
-        if not column.nullable:
-            expectations.append(rule(gxe.ExpectColumnValuesToNotBeNull, "missing"))
-        if column.max_length is not None:
-            too_long = f"longer than {column.max_length} characters"
-            expectations.append(
-                rule(gxe.ExpectColumnValueLengthsToBeBetween, too_long, max_value=column.max_length)
-            )
-        if column.min_value is not None:
-            too_small = f"below {column.min_value:g}"
-            expectations.append(
-                rule(gxe.ExpectColumnValuesToBeBetween, too_small, min_value=column.min_value)
-            )
-        if column.name in allowed_values:
-            value_set = sorted(allowed_values[column.name])
-            expectations.append(
-                rule(gxe.ExpectColumnValuesToBeInSet, "not an allowed value", value_set=value_set)
-            )
-        if column.name in value_bounds:
-            low, high = value_bounds[column.name]
-            expectations.append(
-                rule(gxe.ExpectColumnValuesToBeBetween, "out of range", min_value=low, max_value=high)
-            )
-    return expectations
+    expectation_types = {
+        "missing": gxe.ExpectColumnValuesToNotBeNull,
+        "too_long": gxe.ExpectColumnValueLengthsToBeBetween,
+        "below": gxe.ExpectColumnValuesToBeBetween,
+        "not_allowed": gxe.ExpectColumnValuesToBeInSet,
+        "out_of_range": gxe.ExpectColumnValuesToBeBetween,
+    }
+    return [
+        _row_rule(dataset.name, rule.column, expectation_types[rule.check], rule.reason, **rule.arguments)
+        for rule in row_rules_of(dataset, allowed_values, value_bounds)
+    ]
 
 
 def _row_rule(
-    dataset_name: str, column: str, expectation_type: type[Expectation], broken: str, **kwargs: Any
+    dataset_name: str, column: str, expectation_type: type[Expectation], reason: str, **kwargs: Any
 ) -> Expectation:
     """A row-level expectation on ``column`` whose meta says why a failing row is quarantined."""
-    reason = f"{column}: {broken}"
     failure = f"{dataset_name}: {{unexpected_count}} of {{element_count}} rows fail '{reason}'"
     return expectation_type(column=column, meta={"reason": reason, "failure": failure}, **kwargs)
 

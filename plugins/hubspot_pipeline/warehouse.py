@@ -7,9 +7,11 @@ value is a bound parameter (``%(name)s``) passed to the Snowflake connector.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Mapping
+import json
+from collections.abc import Generator, Mapping
 from contextlib import closing, contextmanager
-from typing import Any
+from itertools import islice
+from typing import Any, BinaryIO
 
 import pandas as pd
 from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
@@ -86,11 +88,10 @@ def _fetch(connection: Any, sql: str, parameters: dict[str, Any] | None) -> pd.D
     return frame
 
 
-ShareQuery = Callable[..., pd.DataFrame]
-
 # Snowflake's errors for a table or column that is not there: object does not exist (002003), object does
 # not exist or not authorised (002043; fakesnow's code for a missing column), invalid identifier (000904)
 MISSING_OBJECT_ERRORS = frozenset({2003, 2043, 904})
+INSERT_BATCH_ROWS = 5_000  # rows per INSERT statement: well under Snowflake's 1 MB limit on a statement
 
 
 def _names_a_missing_object(error: Exception) -> bool:
@@ -101,38 +102,108 @@ def _names_a_missing_object(error: Exception) -> bool:
     ).startswith("42")
 
 
-@contextmanager
-def share_session(share: ShareConfig, conn_id: str) -> Generator[ShareQuery]:
-    """One connection through ``conn_id`` for several share queries (a streamed export runs one per chunk):
-    yields ``query(template_name, parameters, aliases=None, **variables)``, which renders an
-    ``include/sql`` query for the share (:func:`render_sql`) and returns its result.
+class ShareSession:
+    """One connection through which a task runs several ``include/sql`` queries (a streamed export runs one
+    per chunk; the warehouse-unload mode also creates tables and unloads). Calling it runs a query and
+    returns its result as a DataFrame.
 
     A query that names a missing table or column (HubSpot renamed or dropped one) raises
     :class:`ShareSchemaError` naming the query and the share, with Snowflake's message naming the object;
     other errors (timeouts, a lost connection) stay retryable.
     """
-    from snowflake.connector.errors import ProgrammingError
 
+    def __init__(self, connection: Any, share: ShareConfig):
+        self.connection, self.share = connection, share
+
+    def __call__(
+        self,
+        template_name: str,
+        parameters: dict[str, Any],
+        aliases: Mapping[str, str] | None = None,
+        **variables: Any,
+    ) -> pd.DataFrame:
+        """The result of an ``include/sql`` query rendered for the share (:func:`render_sql`)."""
+        sql = render_sql(template_name, self.share, aliases, **variables)
+        with self._naming_missing_objects(template_name):
+            return _fetch(self.connection, sql, parameters)
+
+    def execute(self, template_name: str, parameters: dict[str, Any] | None = None, **variables: Any) -> list:
+        """Run an ``include/sql`` statement (DDL, DML); return the rows it answers with."""
+        sql = render_sql(template_name, self.share, **variables)
+        return self.execute_sql(sql, parameters, template_name)
+
+    def execute_sql(
+        self, sql: str, parameters: dict[str, Any] | None = None, name: str = "statement"
+    ) -> list:
+        """Run a statement already rendered from ``include/sql`` (e.g. a ``COPY INTO`` wrapping a query);
+        return the rows it answers with."""
+        with self._naming_missing_objects(name), closing(self.connection.cursor()) as cursor:
+            cursor.execute(sql, parameters)
+            return cursor.fetchall()
+
+    def create_table(self, table: str, frame: pd.DataFrame) -> None:
+        """Create the temporary table ``table`` (a rendered, quoted name) holding ``frame``'s rows: column
+        types from the dtypes, the rows bound as JSON, well under Snowflake's 1 MB per statement."""
+        columns = [(quote_identifier(name), _sql_type(frame[name])) for name in frame.columns]
+        self.execute("warehouse/create_temporary_table.sql", table=table, columns=columns)
+        rows = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
+        while batch := list(islice(rows, INSERT_BATCH_ROWS)):
+            self.execute(
+                "warehouse/insert_rows.sql",
+                {"rows": json.dumps(batch, default=_json_scalar)},
+                table=table,
+                columns=columns,
+            )
+
+    def write_lines(self, template_name: str, output: BinaryIO, **variables: Any) -> int:
+        """Write a one-column query's result to ``output`` as text lines, the column's name first (what
+        ``COPY INTO … HEADER = TRUE`` writes for such a query); return the rows written."""
+        sql = render_sql(template_name, self.share, **variables)
+        rows = 0
+        with self._naming_missing_objects(template_name), closing(self.connection.cursor()) as cursor:
+            cursor.execute(sql)
+            output.write((cursor.description[0].name + "\n").encode("utf-8"))
+            for batch in cursor.fetch_arrow_batches():
+                lines = batch.column(0).to_pylist()
+                output.write(("\n".join(lines) + "\n").encode("utf-8") if lines else b"")
+                rows += len(lines)
+        return rows
+
+    @contextmanager
+    def _naming_missing_objects(self, template_name: str) -> Generator[None]:
+        from snowflake.connector.errors import ProgrammingError
+
+        try:
+            yield
+        except ProgrammingError as error:
+            if not _names_a_missing_object(error):
+                raise
+            raise ShareSchemaError(
+                f"{template_name} failed on {self.share.database}.{self.share.schema}: {error.msg} "
+                "(has the HubSpot share changed? see `share` in include/config/pipeline.yaml)"
+            ) from error
+
+
+def _json_scalar(value: Any) -> Any:
+    """NumPy scalars (what object columns of numbers hold) as the Python values JSON knows."""
+    return value.item()
+
+
+def _sql_type(values: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(values):
+        return "BOOLEAN"
+    if pd.api.types.is_integer_dtype(values):
+        return "NUMBER(38, 0)"
+    if pd.api.types.is_float_dtype(values):
+        return "FLOAT"
+    return "VARCHAR"
+
+
+@contextmanager
+def share_session(share: ShareConfig, conn_id: str) -> Generator[ShareSession]:
+    """A :class:`ShareSession` on one connection through ``conn_id``, closed on leaving."""
     with closing(ShareHook(snowflake_conn_id=conn_id).get_conn()) as connection:
-
-        def query(
-            template_name: str,
-            parameters: dict[str, Any],
-            aliases: Mapping[str, str] | None = None,
-            **variables: Any,
-        ) -> pd.DataFrame:
-            sql = render_sql(template_name, share, aliases, **variables)
-            try:
-                return _fetch(connection, sql, parameters)
-            except ProgrammingError as error:
-                if not _names_a_missing_object(error):
-                    raise
-                raise ShareSchemaError(
-                    f"{template_name} failed on {share.database}.{share.schema}: {error.msg} "
-                    "(has the HubSpot share changed? see `share` in include/config/pipeline.yaml)"
-                ) from error
-
-        yield query
+        yield ShareSession(connection, share)
 
 
 def query_share(

@@ -14,6 +14,7 @@ from jinja2 import Environment, meta
 from hubspot_pipeline.config import ConfigError, deep_merge, load_config
 from hubspot_pipeline.local.emulator import running_emulator
 from hubspot_pipeline.local.generator import generate_share
+from hubspot_pipeline.personalize_unload import unload_statement
 from hubspot_pipeline.quickstart import snowflake_connection
 from hubspot_pipeline.warehouse import SQL_DIR, query_share, render_sql
 
@@ -51,6 +52,8 @@ SETTINGS = {
     "connections.snowflake": ("dotted",),  # Airflow connection ids may hold dots
     "connections.personalize_s3": ("dotted",),
     "connections.hook_s3": ("dotted",),
+    "personalize.unload.stage": (),  # DATABASE.SCHEMA.STAGE: three identifiers, "a.b" is two
+    "personalize.unload.workspace": ("dotted",),  # DATABASE.SCHEMA
 }
 CASES = [
     pytest.param(setting, value, id=f"{setting}-{kind}")
@@ -98,6 +101,26 @@ def test_hook_column_names_from_the_metrics_file_are_rejected(field, tmp_path):
 # ------------------------------------------------------------------------------------- SQL templates
 
 TEMPLATE_VARIABLES = {"share", "event_table", "aliases", "event_sets", "filter_types"}
+# the warehouse-unload mode's: table names, the row rules' structure, CSV columns, the unload's location
+TEMPLATE_VARIABLES |= {"result_table", "event_types", "user_map", "deal_candidates", "rules", "columns"}
+TEMPLATE_VARIABLES |= {"table", "stage", "path", "query", "max_file_size"}
+# the only string literals in SQL: constants of the unload queries (outcomes, CSV punctuation, tally
+# names, identity-log statuses), never a configured value
+SQL_CONSTANTS = {
+    "",
+    '"',
+    '""',
+    ",",
+    " ",
+    "\\n",
+    "written",
+    "skipped",
+    "quarantined",
+    "skip",
+    "error",
+    "success",
+}
+SQL_CONSTANTS |= {"event:", "incoming.event.", "EVENT_TYPE", "USER_ID", "REPEATED_KEYS"}
 FREE_TEXT = "Zq9'); DROP TABLE y; --"
 
 
@@ -108,6 +131,10 @@ def _config_with_markers():
             "share": {"database": "DbMarker", "schema": "SchemaMarker", "event_table": "EventMarker"},
             "identity": {"anonymous_ids": ["AliasMarker"]},
             "personalize": {
+                "unload": {
+                    "stage": "DbMarker.SchemaMarker.StageMarker",
+                    "workspace": "WsMarker.WsSchemaMarker",
+                },
                 "event_types": {f"{FREE_TEXT}View": "View", "Purchase": "Purchase"},
                 "deals": {"pipelines": [f"{FREE_TEXT}pipe"], "closed_won_stages": [f"{FREE_TEXT}stage"]},
             },
@@ -121,14 +148,53 @@ def _rendered_templates(config) -> dict[str, str]:
 
     run = HookRun(config, date(2024, 1, 1), date(2024, 1, 2), "key")
     variables, _ = _event_query(run)
+    unload = _unload_variables(config)
     rendered = {}
     for path in sorted(SQL_DIR.rglob("*.sql")):
         name = path.relative_to(SQL_DIR).as_posix()
+        if path.name.startswith("_"):
+            continue  # macros, imported by the queries
         if name.startswith("hook/"):
             rendered[name] = render_hook_sql(name.removeprefix("hook/"), run, **variables)
+        elif name == "personalize/unload/copy_into.sql":
+            lines = render_sql("personalize/unload/interactions_lines.sql", config.share, **unload[name])
+            rendered[name] = unload_statement(config.share, config.personalize.unload, "train/x.csv", lines)
         else:
-            rendered[name] = render_sql(name, config.share, config.identity.anonymous_id_columns)
+            rendered[name] = render_sql(
+                name, config.share, config.identity.anonymous_id_columns, **unload.get(name, {})
+            )
     return rendered
+
+
+def _unload_variables(config) -> dict[str, dict]:
+    """The structural variables the warehouse-unload mode renders its templates with, as it makes them."""
+    from hubspot_pipeline.datasets import INTERACTIONS
+    from hubspot_pipeline.personalize_unload import UnloadTables, rule_variables, unload_targets
+    from hubspot_pipeline.validation import row_rules_of
+
+    tables = UnloadTables.for_run(config.personalize.unload, "2024-01-01/run")
+    rules = row_rules_of(
+        INTERACTIONS, {"EVENT_TYPE": ["View"]}, {"TIMESTAMP": (0, 1)}, known_values={"ITEM_ID": {"a"}}
+    )
+    result = {"result_table": tables.result}
+    variables = {
+        "personalize/unload/interactions_table.sql": {
+            **result,
+            "event_types": tables.event_types,
+            "user_map": tables.user_map,
+            "deal_candidates": tables.deal_candidates,
+            "rules": rule_variables(rules, tables)[0],
+        }
+    }
+    for template, _, columns in unload_targets("data", "quarantine", "identity"):
+        variables[template] = {**result, "columns": columns}
+    variables["personalize/unload/copy_into.sql"] = variables["personalize/unload/interactions_lines.sql"]
+    for name in ("outcomes", "tallies", "identity_counts", "drop_table"):
+        variables[f"personalize/unload/{name}.sql"] = result
+    columns = [('"NAME"', "VARCHAR")]
+    for name in ("create_temporary_table", "insert_rows"):
+        variables[f"warehouse/{name}.sql"] = {"table": tables.user_map, "columns": columns}
+    return variables
 
 
 def _without_comments(sql: str) -> str:
@@ -144,14 +210,19 @@ def test_sql_templates_use_only_identifier_and_structure_variables():
 
 def test_rendered_sql_holds_quoted_identifiers_and_placeholders_only():
     rendered = _rendered_templates(_config_with_markers())
-    assert len(rendered) == len(list(SQL_DIR.rglob("*.sql"))) >= 12
+    macros = list(SQL_DIR.rglob("_*.sql"))
+    assert len(rendered) == len(list(SQL_DIR.rglob("*.sql"))) - len(macros) >= 24
     for name, sql in rendered.items():
         code = _without_comments(sql)
         assert "Zq9" not in sql, name  # no free-text value, not even in a comment
-        assert "'" not in code, name  # no string literal: every value is a placeholder
-        assert "DBMARKER" in code or name.startswith("hook/event_"), name  # the share is named
+        literals = set(re.findall(r"'((?:[^']|'')*)'", code))
+        assert literals <= SQL_CONSTANTS, name  # every value is a placeholder
+        named = "WSMARKER" if name.startswith(("personalize/unload/", "warehouse/")) else "DBMARKER"
+        assert named in code or name.startswith("hook/event_"), name  # the share or workspace is named
         unquoted = re.sub(r'"[A-Z0-9_]+"', "", code).upper()  # names appear only as quoted identifiers
-        assert not re.search("DBMARKER|SCHEMAMARKER|EVENTMARKER|ALIASMARKER", unquoted), name
+        assert not re.search(
+            "DBMARKER|SCHEMAMARKER|EVENTMARKER|ALIASMARKER|WSMARKER|STAGEMARKER", unquoted
+        ), name
         assert re.findall(r"%\(([^)]*)\)s", code) == re.findall(r"%\((\w+)\)s", code), name
     placeholders = {name: set(re.findall(r"%\((\w+)\)s", sql)) for name, sql in rendered.items()}
     assert placeholders["personalize/deal_line_items.sql"] == {"pipelines", "stages"}

@@ -1,0 +1,24 @@
+{#- Macros of the warehouse-unload queries: text cleaning as the worker does it, and CSV lines as the
+    worker writes them. Imported, never run on its own. -#}
+
+{#- formatting.clean_text in SQL: control characters become spaces (the pattern is bound), the text is
+    trimmed of whitespace (the characters are bound), empty text is null. -#}
+{% macro clean(expression) -%}
+NULLIF(TRIM(REGEXP_REPLACE({{ expression }}, %(control_characters)s, ' '), %(whitespace)s), '')
+{%- endmacro %}
+
+{#- One CSV line of `columns` ((expression, header, kind) triples; kind text, integer or float), as
+    personalize_files.csv_bytes writes it: text double-quoted with quotes doubled, numbers bare, floats
+    without a trailing ".0", nulls empty. The line's column name, the headers joined, is the header line. -#}
+{% macro csv_line(columns) -%}
+{%- for value, _, kind in columns %}
+    {%- if kind == "text" %}
+    IFF({{ value }} IS NULL, '', '"' || REPLACE({{ value }}, '"', '""') || '"')
+    {%- elif kind == "integer" %}
+    COALESCE(TO_VARCHAR({{ value }}), '')
+    {%- else %}
+    IFF({{ value }} IS NULL, '', IFF({{ value }} = FLOOR({{ value }}) AND ABS({{ value }}) < 1e15,
+        TO_VARCHAR(CAST({{ value }} AS NUMBER(38, 0))), TO_VARCHAR({{ value }})))
+    {%- endif %}{{ " || ',' ||" if not loop.last }}
+{%- endfor %} AS "{% for _, header, _ in columns %}{{ header }}{{ "," if not loop.last }}{% endfor %}"
+{%- endmacro %}
