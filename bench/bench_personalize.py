@@ -7,8 +7,10 @@ It seeds a share with the generator (not timed), then measures, each in its own 
 its own (``os.wait4``):
 
 - ``dag``: ``airflow dags test personalize_training_export`` against the fakesnow emulator, the whole DAG
-  (extract, prepare, validate with Great Expectations, publish); the emulator's own peak RSS (the
-  "warehouse") is reported on its own line;
+  (extract, prepare, validate with Great Expectations, publish), in each mode: ``streamed`` (the worker
+  streams the interactions in chunks) and ``unload`` (the warehouse builds and checks them; without a
+  stage the worker writes the unload queries' lines, page by page, where Snowflake would ``COPY INTO``);
+  the emulator's own peak RSS (the "warehouse") is reported on its own line;
 - ``floor``: DuckDB alone on the same file selecting the same rows (events up to the export date, the
   deal line items, the catalogue, the contacts) and writing three CSVs: no validation, no identities.
 
@@ -97,6 +99,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--days", type=int, default=730)
     parser.add_argument("--share", type=Path, help="reuse the share/ folder an earlier run seeded")
+    parser.add_argument("--modes", default="streamed,unload", help="export modes to run, comma-separated")
     parser.add_argument("--floor-only", nargs=2, metavar=("SHARE_DIR", "OUT_DIR"), help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.floor_only:
@@ -104,7 +107,7 @@ def main() -> None:
         return
     (ROOT / "var").mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="bench-personalize-", dir=ROOT / "var"))
-    objects, airflow_home = work / "objects", work / "airflow"
+    airflow_home = work / "airflow"
     share_dir = arguments.share or work / "share"
     if arguments.share is None:
         share_dir.mkdir()
@@ -129,36 +132,53 @@ def main() -> None:
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW_VAR_HUBSPOT_PIPELINE_CONFIG": json.dumps({"storage": {"local_root": str(objects)}}),
     }
     subprocess.run(["airflow", "db", "migrate"], env=environment, check=True, capture_output=True)
     config = load_config()
-    with running_emulator(share_dir, log_path=work / "emulator.log") as emulator:
-        environment["AIRFLOW_CONN_HUBSPOT_SNOWFLAKE"] = snowflake_connection(emulator, config.share)
-        conf = json.dumps({"export_date": EXPORT_DATE.isoformat()})
-        command = ["airflow", "dags", "test", "personalize_training_export", EXPORT_DATE.isoformat()]
-        command += ["--conf", conf]
-        dag_seconds, dag_rss, dag_code = measured(command, environment)
-        emulator_rss = peak_rss_mb(emulator.pid)
+    train = Path(config.personalize.bucket) / config.personalize.train_prefix / "interactions.csv"
+    runs = {}
+    for mode in arguments.modes.split(","):
+        objects = work / f"objects-{mode}"
+        override = {
+            "storage": {"local_root": str(objects)},
+            "personalize": {"unload": {"enabled": mode == "unload"}},
+        }
+        with running_emulator(share_dir, log_path=work / f"emulator-{mode}.log") as emulator:
+            # the warehouse-unload mode's statements over 10M rows run for minutes in the emulator
+            connection = snowflake_connection(emulator, config.share, network_timeout=1800)
+            mode_environment = {
+                **environment,
+                "AIRFLOW_CONN_HUBSPOT_SNOWFLAKE": connection,
+                "AIRFLOW_VAR_HUBSPOT_PIPELINE_CONFIG": json.dumps(override),
+            }
+            conf = json.dumps({"export_date": EXPORT_DATE.isoformat()})
+            command = ["airflow", "dags", "test", "personalize_training_export", EXPORT_DATE.isoformat()]
+            seconds, rss, code = measured([*command, "--conf", conf], mode_environment)
+            runs[mode] = (seconds, rss, code, peak_rss_mb(emulator.pid), objects / train)
     floor_out = work / "floor"
     floor_out.mkdir()
     floor_seconds, floor_rss, floor_code = measured(
         [sys.executable, __file__, "--floor-only", str(share_dir), str(floor_out)]
     )
-    train = objects / config.personalize.bucket / config.personalize.train_prefix
-    interactions = sum(1 for _ in (train / "interactions.csv").open()) - 1 if dag_code == 0 else 0
-    floor_rows = sum(1 for _ in (floor_out / "interactions.csv").open()) - 1 if floor_code == 0 else 0
+    floor_rows = _data_rows(floor_out / "interactions.csv") if floor_code == 0 else 0
 
-    print(f"\n{'run':<34}{'wall s':>9}{'rows/s':>12}{'peak RSS MB':>13}{'x floor':>9}")
-    rows = [
-        ("DAG (airflow dags test)", dag_seconds, interactions, dag_rss),
-        ("floor (DuckDB alone, same rows)", floor_seconds, floor_rows, floor_rss),
-    ]
-    for name, seconds, count, rss in rows:
-        ratio = seconds / floor_seconds
-        print(f"{name:<34}{seconds:>9.1f}{count / seconds:>12,.0f}{rss:>13,.0f}{ratio:>9.1f}")
-    print(f"{'  emulator (the warehouse) peak':<34}{'':>9}{'':>12}{emulator_rss:>13,.0f}")
-    print(f"\ninteractions written: DAG {interactions:,}, floor {floor_rows:,}; DAG exit code {dag_code}")
+    print(f"\n{'run':<38}{'wall s':>9}{'rows/s':>12}{'peak RSS MB':>13}{'x floor':>9}")
+    for mode, (seconds, rss, code, emulator_rss, interactions_file) in runs.items():
+        rows = _data_rows(interactions_file) if code == 0 else 0
+        name = f"DAG, {mode} (exit code {code})"
+        print(
+            f"{name:<38}{seconds:>9.1f}{rows / seconds:>12,.0f}{rss:>13,.0f}{seconds / floor_seconds:>9.1f}"
+        )
+        print(f"{'  emulator (the warehouse) peak':<38}{'':>9}{'':>12}{emulator_rss:>13,.0f}")
+    name = "floor (DuckDB alone, same rows)"
+    print(f"{name:<38}{floor_seconds:>9.1f}{floor_rows / floor_seconds:>12,.0f}{floor_rss:>13,.0f}{1:>9.1f}")
+    identical = len({path.read_bytes() for *_, path in runs.values() if path.exists()}) == 1
+    print(f"\ninteractions.csv identical across modes: {identical}; floor wrote {floor_rows:,} rows")
+
+
+def _data_rows(path: Path) -> int:
+    with path.open("rb") as lines:
+        return sum(1 for _ in lines) - 1
 
 
 if __name__ == "__main__":

@@ -230,7 +230,9 @@ def test_warehouse_unload_writes_the_streamed_exports_files_byte_for_byte(
     unload queries' lines) against the streamed export on a share with every kind of bad event."""
     _use_share(monkeypatch, repeated_events_emulator)
     outputs = {}
-    for mode, settings in {"streamed": {"chunk_rows": 700}, "unload": {"unload": {"enabled": True}}}.items():
+    # chunks of ~700 events: the streamed export's chunks and the worker's pages of the unload queries
+    modes = {"streamed": {"chunk_rows": 700}, "unload": {"chunk_rows": 700, "unload": {"enabled": True}}}
+    for mode, settings in modes.items():
         objects = tmp_path / f"objects-{mode}"
         pipeline_override({"personalize": settings, "storage": {"local_root": str(objects)}})
         assert _run(dag, DEFAULT_END_DATE) == "success"

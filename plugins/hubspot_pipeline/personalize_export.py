@@ -169,12 +169,12 @@ def extract(run: ExportRun) -> dict[str, int]:
             log.info("extracted %s rows from %s", len(frame), source)
         events_per_day = query("personalize/event_days.sql", window)
         check_reachable_minimums(events_per_day, counts["deal_line_items"], personalize)
+        plan = plan_chunks(events_per_day, personalize.chunk_rows)
+        run.staging.put_bytes(run.staging_key("chunks.json"), json_bytes(plan.to_dict()), "application/json")
         if personalize.unload.enabled:  # the warehouse reads the events itself, in validate
             counts["custom_events"] = int(events_per_day["EVENTS"].sum())
             log.info("unload mode: %s events in the window stay in the warehouse", counts["custom_events"])
             return counts
-        plan = plan_chunks(events_per_day, personalize.chunk_rows)
-        run.staging.put_bytes(run.staging_key("chunks.json"), json_bytes(plan.to_dict()), "application/json")
         duplicates = query("personalize/duplicate_events.sql", window)
         run.staging.put_frame(run.staging_key("source/duplicate_events.parquet"), duplicates)
         counts["custom_events"] = 0
@@ -477,8 +477,8 @@ def publish(run: ExportRun) -> dict:
     in a local temporary file and uploaded whole, so readers never see part of one.
     """
     personalize = run.config.personalize
-    store, ledgers, in_warehouse = run.personalize, run.load_ledgers(), personalize.unload.enabled
-    plan = None if in_warehouse else run.load_plan()  # the warehouse holds the interactions
+    store, ledgers, plan = run.personalize, run.load_ledgers(), run.load_plan()
+    in_warehouse = personalize.unload.enabled  # the warehouse holds the interactions
     train, runs = personalize.train_prefix, personalize.run_prefix(run.export_date)
     manifest: dict = {"export_date": run.export_date.isoformat(), "dataset_group": personalize.dataset_group}
     with tempfile.TemporaryDirectory(prefix="personalize-publish-") as work:
@@ -566,7 +566,7 @@ def _unload_from_warehouse(
         (interactions["key"], interactions.get("quarantine_key")) if interactions else (None, None)
     )
     targets = unload_targets(data_key, quarantine_key, event_log["key"])
-    written = unload(run, store, targets, work)
+    written = unload(run, store, [(*target, expected[target[1]]) for target in targets], work)
     if wrong := {key: (rows, expected[key]) for key, (rows, _) in written.items() if rows != expected[key]}:
         raise AccountingError(f"the warehouse unloaded other row counts than it validated: {wrong}")
     if interactions is not None:  # the worker's stand-in knows the file's checksum, Snowflake does not say
@@ -588,7 +588,7 @@ def _part_frames(run: ExportRun, prefix: str, plan: ChunkPlan) -> Iterator[pd.Da
         yield run.staging.get_frame(part_key(run.staging_key(prefix), chunk))
 
 
-def _staged_frames(run: ExportRun, stage: str, name: str, plan: ChunkPlan | None) -> Iterator[pd.DataFrame]:
+def _staged_frames(run: ExportRun, stage: str, name: str, plan: ChunkPlan) -> Iterator[pd.DataFrame]:
     """A dataset's staged frames under ``stage`` (``final`` or ``quarantine``): its one file, or the
     interactions' chunks in order."""
     if name == "interactions":

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from hubspot_pipeline.chunks import ChunkPlan
 from hubspot_pipeline.config import PersonalizeConfig, ShareConfig, UnloadConfig
 from hubspot_pipeline.datasets import INTERACTIONS, Dataset
 from hubspot_pipeline.formatting import CONTROL_CHARACTERS_EXCEPT_NUL, UNICODE_SPACES
@@ -125,6 +126,8 @@ def rule_variables(rules: list[RowRule], tables: UnloadTables) -> tuple[list[dic
         column = quote_identifier(rule.column)
         structure.append({"column": column, "check": rule.check, "key": key, "table": tables.known_items})
         parameters[f"{key}_reason"] = "; " + rule.reason
+        if rule.arguments.get("value_set") == []:  # NOT IN () does not compile
+            raise ValueError(f"{rule.column} allows no value: every row would be quarantined")
         for name, value in rule.arguments.items():
             parameters[f"{key}_{_RULE_ARGUMENTS[name]}"] = value
     return structure, parameters
@@ -233,7 +236,10 @@ def validate_interactions(run: ExportRun, ledger: DatasetLedger, rule_options: d
     deals = run.staging.get_frame(run.staging_key("candidates/deal_interactions.parquet"))
     inputs = {
         "user_map": run.staging.get_frame(run.staging_key("candidates/user_ids.parquet")).astype("string"),
-        "deal_candidates": deals.rename(columns=lambda name: name.removeprefix("_")),
+        # typed even when empty, so the union with the events keeps number columns numbers
+        "deal_candidates": deals.rename(columns=lambda name: name.removeprefix("_")).astype(
+            {"TIMESTAMP": "Int64", "EVENT_VALUE": "Float64"}
+        ),
         "known_items": pd.DataFrame(
             {"VALUE": sorted(rule_options.get("known_values", {}).get("ITEM_ID", ()))}
         ),
@@ -337,22 +343,23 @@ def unload_statement(share: ShareConfig, config: UnloadConfig, path: str, query:
 
 
 def unload(
-    run: ExportRun, store: ObjectStore, targets: list[tuple[str, str, list]], work: Path
+    run: ExportRun, store: ObjectStore, targets: list[tuple[str, str, list, int]], work: Path
 ) -> dict[str, tuple[int, str | None]]:
     """Write each target's lines to its key, in order, and drop the run's result table; return the rows
-    written and the sha256 (when known) per key. With a stage Snowflake writes them (``COPY INTO``, which
-    does not report a checksum); without, the worker runs the same query and uploads its lines (the local
-    stand-in)."""
+    written and the sha256 (when known) per key. A target is (query, key, columns, rows expected). With a
+    stage Snowflake writes them (``COPY INTO``, which does not report a checksum); without, the worker
+    runs the same query and uploads its lines (the local stand-in)."""
     share, config = run.config.share, run.config.personalize.unload
     tables = UnloadTables.for_run(config, run.run_key)
     written: dict[str, tuple[int, str | None]] = {}
     with share_session(share, run.config.snowflake_conn_id) as session:
-        for template, key, columns in targets:
-            variables = {"result_table": tables.result, "columns": columns}
+        for template, key, columns, expected_rows in targets:
+            variables = {"result_table": tables.result, "columns": columns, "paged": config.stage is None}
             if config.stage is None:
                 path = work / key.replace("/", "__")
                 with path.open("wb") as output:
-                    rows = session.write_lines(template, output, **variables)
+                    page_list = pages(run.load_plan(), expected_rows)
+                    rows = session.write_lines(template, output, page_list, **variables)
                 with path.open("rb") as data:
                     written[key] = (rows, hashlib.file_digest(data, "sha256").hexdigest())
                 store.put_file(key, path, "text/csv")
@@ -360,9 +367,25 @@ def unload(
                 statement = unload_statement(share, config, key, render_sql(template, share, **variables))
                 answer = session.execute_sql(statement)
                 written[key] = (int(answer[0][0]) if answer else 0, None)
+                if not written[key][0]:  # an unload of no rows writes no file: the header alone
+                    header = ",".join(name for _, name, _ in columns) + "\n"
+                    store.put_bytes(key, header.encode("utf-8"), "text/csv")
             log.info("unloaded %s rows to %s", written[key][0], store.uri(key))
         session.execute("personalize/unload/drop_table.sql", None, result_table=tables.result)
     return written
+
+
+def pages(plan: ChunkPlan, rows: int) -> list[dict]:
+    """The stand-in's pages of an unload query writing ``rows`` rows: consecutive chunks' time ranges
+    (epoch seconds; the first and last open-ended), about ``plan.chunk_rows`` rows each, rows without a
+    time on the last page. A small file is one page: each page scans the whole result table."""
+    step = max(1, round(plan.count * plan.chunk_rows / max(rows, 1)))
+    boundaries = list(plan.boundaries[step - 1 :: step])
+    starts, ends = [None, *boundaries], [*boundaries, None]
+    return [
+        {"page_start": start, "page_end": end, "undated": end is None}
+        for start, end in zip(starts, ends, strict=True)
+    ]
 
 
 def drop_result_table(run: ExportRun) -> None:

@@ -44,6 +44,7 @@ def snowflake_connection(emulator: RunningEmulator, share: ShareConfig, network_
                 "port": emulator.port,
                 "protocol": "http",
                 "network_timeout": network_timeout,
+                "socket_timeout": network_timeout,
             },
         }
     )

@@ -8,9 +8,8 @@ value is a bound parameter (``%(name)s``) passed to the Snowflake connector.
 from __future__ import annotations
 
 import json
-from collections.abc import Generator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from contextlib import closing, contextmanager
-from itertools import islice
 from typing import Any, BinaryIO
 
 import pandas as pd
@@ -32,17 +31,19 @@ class ShareSchemaError(AirflowFailException):
 
 
 class ShareHook(SnowflakeHook):
-    """The provider's Snowflake hook, also passing ``protocol`` and ``network_timeout`` from the connection
-    extra to the connector.
+    """The provider's Snowflake hook, also passing ``protocol``, ``network_timeout`` and ``socket_timeout``
+    from the connection extra to the connector.
 
-    Production connections leave both unset (https, the connector's default timeout). The local emulator
-    speaks plain http on 127.0.0.1, and a timeout stops the connector retrying forever on a statement the
-    emulator rejects.
+    Production connections leave them unset (https, the connector's default timeouts). The local emulator
+    speaks plain http on 127.0.0.1; a network timeout stops the connector retrying forever on a statement
+    the emulator rejects, and a socket timeout as long lets a long statement finish (Snowflake answers a
+    long query at once and is polled; the emulator answers when done, and a request re-sent after the
+    default 60 s finds the session busy).
     """
 
     def _add_network_config(self, conn_config: dict[str, Any], extra_dict: dict[str, Any]) -> None:
         super()._add_network_config(conn_config, extra_dict)
-        for key in ("protocol", "network_timeout"):
+        for key in ("protocol", "network_timeout", "socket_timeout"):
             if extra_dict.get(key):
                 conn_config[key] = extra_dict[key]
 
@@ -91,7 +92,7 @@ def _fetch(connection: Any, sql: str, parameters: dict[str, Any] | None) -> pd.D
 # Snowflake's errors for a table or column that is not there: object does not exist (002003), object does
 # not exist or not authorised (002043; fakesnow's code for a missing column), invalid identifier (000904)
 MISSING_OBJECT_ERRORS = frozenset({2003, 2043, 904})
-INSERT_BATCH_ROWS = 5_000  # rows per INSERT statement: well under Snowflake's 1 MB limit on a statement
+INSERT_BATCH_BYTES = 800_000  # JSON per INSERT statement: under Snowflake's 1 MB for a statement
 
 
 def _names_a_missing_object(error: Exception) -> bool:
@@ -143,30 +144,30 @@ class ShareSession:
 
     def create_table(self, table: str, frame: pd.DataFrame) -> None:
         """Create the temporary table ``table`` (a rendered, quoted name) holding ``frame``'s rows: column
-        types from the dtypes, the rows bound as JSON, well under Snowflake's 1 MB per statement."""
+        types from the dtypes, the rows bound as JSON arrays, under Snowflake's 1 MB per statement."""
         columns = [(quote_identifier(name), _sql_type(frame[name])) for name in frame.columns]
         self.execute("warehouse/create_temporary_table.sql", table=table, columns=columns)
         rows = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
-        while batch := list(islice(rows, INSERT_BATCH_ROWS)):
-            self.execute(
-                "warehouse/insert_rows.sql",
-                {"rows": json.dumps(batch, default=_json_scalar)},
-                table=table,
-                columns=columns,
-            )
+        for batch in _json_batches(rows, INSERT_BATCH_BYTES):
+            self.execute("warehouse/insert_rows.sql", {"rows": batch}, table=table, columns=columns)
 
-    def write_lines(self, template_name: str, output: BinaryIO, **variables: Any) -> int:
+    def write_lines(
+        self, template_name: str, output: BinaryIO, pages: Iterable[dict[str, Any]], **variables: Any
+    ) -> int:
         """Write a one-column query's result to ``output`` as text lines, the column's name first (what
-        ``COPY INTO … HEADER = TRUE`` writes for such a query); return the rows written."""
+        ``COPY INTO … HEADER = TRUE`` writes for such a query); ``pages``: the bound values of each run
+        of the query, in order, so the worker holds one page of the result at a time. Returns the rows."""
         sql = render_sql(template_name, self.share, **variables)
         rows = 0
-        with self._naming_missing_objects(template_name), closing(self.connection.cursor()) as cursor:
-            cursor.execute(sql)
-            output.write((cursor.description[0].name + "\n").encode("utf-8"))
-            for batch in cursor.fetch_arrow_batches():
-                lines = batch.column(0).to_pylist()
-                output.write(("\n".join(lines) + "\n").encode("utf-8") if lines else b"")
-                rows += len(lines)
+        for page, parameters in enumerate(pages):
+            with self._naming_missing_objects(template_name), closing(self.connection.cursor()) as cursor:
+                cursor.execute(sql, parameters)
+                if page == 0:
+                    output.write((cursor.description[0].name + "\n").encode("utf-8"))
+                for batch in cursor.fetch_arrow_batches():
+                    lines = batch.column(0).to_pylist()
+                    output.write(("\n".join(lines) + "\n").encode("utf-8") if lines else b"")
+                    rows += len(lines)
         return rows
 
     @contextmanager
@@ -182,6 +183,21 @@ class ShareSession:
                 f"{template_name} failed on {self.share.database}.{self.share.schema}: {error.msg} "
                 "(has the HubSpot share changed? see `share` in include/config/pipeline.yaml)"
             ) from error
+
+
+def _json_batches(rows: Iterable[tuple], max_bytes: int) -> Iterator[str]:
+    """``rows`` as JSON arrays of rows, each array's text at most about ``max_bytes`` long."""
+    batch: list[str] = []
+    size = 0
+    for row in rows:
+        text = json.dumps(row, default=_json_scalar, allow_nan=False)
+        if batch and size + len(text) > max_bytes:
+            yield "[" + ",".join(batch) + "]"
+            batch, size = [], 0
+        batch.append(text)
+        size += len(text) + 1
+    if batch:
+        yield "[" + ",".join(batch) + "]"
 
 
 def _json_scalar(value: Any) -> Any:

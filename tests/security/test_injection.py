@@ -103,7 +103,7 @@ def test_hook_column_names_from_the_metrics_file_are_rejected(field, tmp_path):
 TEMPLATE_VARIABLES = {"share", "event_table", "aliases", "event_sets", "filter_types"}
 # the warehouse-unload mode's: table names, the row rules' structure, CSV columns, the unload's location
 TEMPLATE_VARIABLES |= {"result_table", "event_types", "user_map", "deal_candidates", "rules", "columns"}
-TEMPLATE_VARIABLES |= {"table", "stage", "path", "query", "max_file_size"}
+TEMPLATE_VARIABLES |= {"table", "stage", "path", "query", "max_file_size", "paged"}
 # the only string literals in SQL: constants of the unload queries (outcomes, CSV punctuation, tally
 # names, identity-log statuses), never a configured value
 SQL_CONSTANTS = {
@@ -187,7 +187,7 @@ def _unload_variables(config) -> dict[str, dict]:
         }
     }
     for template, _, columns in unload_targets("data", "quarantine", "identity"):
-        variables[template] = {**result, "columns": columns}
+        variables[template] = {**result, "columns": columns, "paged": True}
     variables["personalize/unload/copy_into.sql"] = variables["personalize/unload/interactions_lines.sql"]
     for name in ("outcomes", "tallies", "identity_counts", "drop_table"):
         variables[f"personalize/unload/{name}.sql"] = result

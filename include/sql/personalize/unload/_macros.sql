@@ -8,8 +8,11 @@ NULLIF(TRIM(REGEXP_REPLACE({{ expression }}, %(control_characters)s, ' '), %(whi
 {%- endmacro %}
 
 {#- One CSV line of `columns` ((expression, header, kind) triples; kind text, integer or float), as
-    personalize_files.csv_bytes writes it: text double-quoted with quotes doubled, numbers bare, floats
-    without a trailing ".0", nulls empty. The line's column name, the headers joined, is the header line. -#}
+    personalize_files.csv_bytes writes it: text double-quoted with quotes doubled, numbers bare, nulls
+    empty, whole floats below 1e10 as plain digits (Arrow writes 1e10 and up as 1e+10). Other floats are
+    the warehouse's float text: the shortest round trip, like Arrow, on DuckDB; Snowflake may write fewer
+    digits of a value with more than 15 significant ones. The line's column name, the headers joined, is
+    the header line. -#}
 {% macro csv_line(columns) -%}
 {%- for value, _, kind in columns %}
     {%- if kind == "text" %}
@@ -17,7 +20,7 @@ NULLIF(TRIM(REGEXP_REPLACE({{ expression }}, %(control_characters)s, ' '), %(whi
     {%- elif kind == "integer" %}
     COALESCE(TO_VARCHAR({{ value }}), '')
     {%- else %}
-    IFF({{ value }} IS NULL, '', IFF({{ value }} = FLOOR({{ value }}) AND ABS({{ value }}) < 1e15,
+    IFF({{ value }} IS NULL, '', IFF({{ value }} = FLOOR({{ value }}) AND ABS({{ value }}) < 1e10,
         TO_VARCHAR(CAST({{ value }} AS NUMBER(38, 0))), TO_VARCHAR({{ value }})))
     {%- endif %}{{ " || ',' ||" if not loop.last }}
 {%- endfor %} AS "{% for _, header, _ in columns %}{{ header }}{{ "," if not loop.last }}{% endfor %}"

@@ -4,4 +4,8 @@
 SELECT {{ csv_line(columns) }}
 FROM {{ result_table }}
 WHERE IS_EVENT
+{%- if paged %}  {#- a page of the result, in time order: the worker's stand-in for COPY INTO #}
+    AND ((TIMESTAMP >= %(page_start)s OR %(page_start)s IS NULL)
+        AND (TIMESTAMP < %(page_end)s OR %(page_end)s IS NULL) OR (%(undated)s AND TIMESTAMP IS NULL))
+{%- endif %}
 ORDER BY TIMESTAMP NULLS LAST, EVENT_ID NULLS LAST, RAW_CONTACT_ID NULLS LAST

@@ -194,3 +194,5 @@ SELECT
     IDENTITY_LOG,
     IDENTITY_REASON
 FROM ranked
+-- stored in time order: the unloads read it in time order, and a page of a time range reads its part
+ORDER BY TIMESTAMP
