@@ -257,6 +257,28 @@ def test_warehouse_unload_writes_the_streamed_exports_files_byte_for_byte(
     assert _result_tables() == []  # dropped once unloaded
 
 
+@pytest.mark.parametrize("unload", [False, True], ids=["streamed", "warehouse-unload"])
+def test_a_retried_validate_counts_every_row_once(tutorial_emulator, pipeline_override, monkeypatch, unload):
+    """A task retried after it staged its counts (e.g. a lost connection in its last step) starts again
+    from the previous task's counts: the tasks run in process, validate twice, then publish."""
+    from hubspot_pipeline import personalize_export
+
+    _use_share(monkeypatch, tutorial_emulator)
+    manifests = []
+    for attempts in (1, 2):
+        pipeline_override({"personalize": {"unload": {"enabled": unload}}})
+        run = personalize_export.load_run(TUTORIAL_EXPORT_DATE.isoformat(), f"retry-{unload}-{attempts}")
+        personalize_export.extract(run)
+        personalize_export.prepare(run)
+        for _ in range(attempts):
+            personalize_export.validate(run)
+        personalize_export.publish(run)
+        runs = CONFIG.personalize.run_prefix(TUTORIAL_EXPORT_DATE)
+        manifests.append(json.loads(run.personalize.get_bytes(f"{runs}/manifest.json")))
+    assert manifests[1]["ledgers"] == manifests[0]["ledgers"]
+    assert manifests[0]["ledgers"]["interactions"]["written"] > 1000
+
+
 def _failed_task(dag_run) -> tuple[str, dict[str, str]]:
     states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
     failed = [ti for ti in dag_run.get_task_instances() if str(ti.state) == "failed"]

@@ -98,12 +98,16 @@ class ExportRun:
     def staging_key(self, name: str) -> str:
         return f"{self.config.storage.staging_prefix}/{DAG_ID}/{self.run_key}/{name}"
 
-    def save_ledgers(self, ledgers: dict[str, DatasetLedger]) -> None:
+    def save_ledgers(self, ledgers: dict[str, DatasetLedger], task: str) -> None:
+        """Stage the ledgers as ``task`` left them: each task reads the previous task's and writes its
+        own, so a retried task starts again from the same counts instead of counting twice."""
         document = {name: ledger.to_dict() for name, ledger in ledgers.items()}
-        self.staging.put_bytes(self.staging_key("ledgers.json"), json_bytes(document), "application/json")
+        key = self.staging_key(f"ledgers_after_{task}.json")
+        self.staging.put_bytes(key, json_bytes(document), "application/json")
 
-    def load_ledgers(self) -> dict[str, DatasetLedger]:
-        document = json.loads(self.staging.get_bytes(self.staging_key("ledgers.json")))
+    def load_ledgers(self, task: str) -> dict[str, DatasetLedger]:
+        """The ledgers as ``task`` (``prepare`` or ``validate``) left them."""
+        document = json.loads(self.staging.get_bytes(self.staging_key(f"ledgers_after_{task}.json")))
         return {name: DatasetLedger.from_dict(data) for name, data in document.items()}
 
     def load_plan(self) -> ChunkPlan:
@@ -254,7 +258,7 @@ def prepare(run: ExportRun) -> dict[str, dict]:
             summary = merge_incoming(summary, _event_log_counts(len(events), event_log))
             run.staging.put_frame(part_key(run.staging_key("identity/events"), chunk), event_log)
             release_memory()
-    run.save_ledgers(ledgers)
+    run.save_ledgers(ledgers, "prepare")
     log.info("identity: %s", json.dumps(summary, sort_keys=True))
     run.staging.put_bytes(run.staging_key("identity/summary.json"), json_bytes(summary), "application/json")
     return {name: ledger.to_dict() for name, ledger in ledgers.items()}
@@ -330,7 +334,7 @@ def validate(run: ExportRun) -> dict:
 def _validate_datasets(run: ExportRun) -> dict:
     from hubspot_pipeline.validation import DatasetValidationError, check_dataset, raise_on_failures
 
-    ledgers = run.load_ledgers()
+    ledgers = run.load_ledgers("prepare")
     results: dict[str, list[dict]] = {}
     publishable = []
     published_items: set[str] = set()
@@ -357,7 +361,7 @@ def _validate_datasets(run: ExportRun) -> dict:
     for name, ledger in ledgers.items():
         ledger.check(name)
     results["publishable"] = [summary.to_dict() for summary in publishable]
-    run.save_ledgers(ledgers)
+    run.save_ledgers(ledgers, "validate")
     run.staging.put_bytes(run.staging_key("expectations.json"), json_bytes(results), "application/json")
     try:
         raise_on_failures(publishable)
@@ -477,7 +481,7 @@ def publish(run: ExportRun) -> dict:
     in a local temporary file and uploaded whole, so readers never see part of one.
     """
     personalize = run.config.personalize
-    store, ledgers, plan = run.personalize, run.load_ledgers(), run.load_plan()
+    store, ledgers, plan = run.personalize, run.load_ledgers("validate"), run.load_plan()
     in_warehouse = personalize.unload.enabled  # the warehouse holds the interactions
     train, runs = personalize.train_prefix, personalize.run_prefix(run.export_date)
     manifest: dict = {"export_date": run.export_date.isoformat(), "dataset_group": personalize.dataset_group}
@@ -521,7 +525,8 @@ def publish(run: ExportRun) -> dict:
         manifest["ledgers"] = {name: ledger.to_dict() for name, ledger in ledgers.items()}
         manifest["identity"] = {**identity, "log_key": identity_key}
         if in_warehouse:  # before the manifest, which records what the warehouse wrote
-            _unload_from_warehouse(run, store, files.get("interactions"), event_log, Path(work))
+            quarantined = ledgers["interactions"].quarantined_total
+            _unload_from_warehouse(run, store, files.get("interactions"), quarantined, event_log, Path(work))
         expectations = json.loads(run.staging.get_bytes(run.staging_key("expectations.json")))
         report_text = run_report(manifest, expectations, dry_run=run.dry_run)
         log.info("run report:\n%s", report_text)
@@ -547,7 +552,12 @@ def publish(run: ExportRun) -> dict:
 
 
 def _unload_from_warehouse(
-    run: ExportRun, store: ObjectStore, interactions: dict | None, event_log: dict, work: Path
+    run: ExportRun,
+    store: ObjectStore,
+    interactions: dict | None,
+    quarantined: int,
+    event_log: dict,
+    work: Path,
 ) -> None:
     """Have the warehouse write the interactions file and its quarantine file (when published) and the
     events' identity log, then check it wrote every row validated (else fail before the manifest and
@@ -560,7 +570,7 @@ def _unload_from_warehouse(
     if interactions is not None:
         expected[interactions["key"]] = interactions["rows"]
         if "quarantine_key" in interactions:
-            expected[interactions["quarantine_key"]] = run.load_ledgers()["interactions"].quarantined_total
+            expected[interactions["quarantine_key"]] = quarantined
     expected[event_log["key"]] = event_log["rows"]
     data_key, quarantine_key = (
         (interactions["key"], interactions.get("quarantine_key")) if interactions else (None, None)
