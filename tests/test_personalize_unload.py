@@ -36,7 +36,8 @@ def _config(**unload):
 def test_the_unload_is_one_copy_into_the_stage_with_no_credentials_and_the_lines_as_they_are():
     config = _config()
     tables = UnloadTables.for_run(config.personalize.unload, "2024-06-30/manual__1")
-    template, key, columns = unload_targets("train/hubspot-ecommerce/interactions.csv", None, "runs/x.csv")[0]
+    target = unload_targets(("train/hubspot-ecommerce/interactions.csv", 10), None, ("runs/x.csv", 10))[0]
+    template, key, columns = target.template, target.key, target.columns
     lines = render_sql(template, config.share, result_table=tables.result, columns=columns, paged=False)
     statement = unload_statement(config.share, config.personalize.unload, key, lines)
 

@@ -32,7 +32,7 @@ from hubspot_pipeline.config import PersonalizeConfig, PipelineConfig, load_conf
 from hubspot_pipeline.datasets import DATASETS, INTERACTIONS, Dataset
 from hubspot_pipeline.formatting import clean_identifier, clean_text
 from hubspot_pipeline.identity import EVENT, IncomingLog, UserResolution, identify, resolve_events
-from hubspot_pipeline.ledger import AccountingError, DatasetLedger
+from hubspot_pipeline.ledger import DatasetLedger
 from hubspot_pipeline.personalize import (
     REPEATED_EVENT_ID,
     ExportWindow,
@@ -566,21 +566,16 @@ def _unload_from_warehouse(
     if run.dry_run:
         drop_result_table(run)
         return
-    expected = {}
+    data = quarantine = None
     if interactions is not None:
-        expected[interactions["key"]] = interactions["rows"]
+        data = (interactions["key"], interactions["rows"])
         if "quarantine_key" in interactions:
-            expected[interactions["quarantine_key"]] = quarantined
-    expected[event_log["key"]] = event_log["rows"]
-    data_key, quarantine_key = (
-        (interactions["key"], interactions.get("quarantine_key")) if interactions else (None, None)
+            quarantine = (interactions["quarantine_key"], quarantined)
+    checksums = unload(
+        run, store, unload_targets(data, quarantine, (event_log["key"], event_log["rows"])), work
     )
-    targets = unload_targets(data_key, quarantine_key, event_log["key"])
-    written = unload(run, store, [(*target, expected[target[1]]) for target in targets], work)
-    if wrong := {key: (rows, expected[key]) for key, (rows, _) in written.items() if rows != expected[key]}:
-        raise AccountingError(f"the warehouse unloaded other row counts than it validated: {wrong}")
     if interactions is not None:  # the worker's stand-in knows the file's checksum, Snowflake does not say
-        interactions["sha256"] = written[interactions["key"]][1]
+        interactions["sha256"] = checksums[interactions["key"]]
 
 
 def _assemble(path: Path, chunks: Iterable[bytes]) -> tuple[Path, str]:

@@ -22,7 +22,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import pandas as pd
 
@@ -40,7 +40,7 @@ from hubspot_pipeline.identity import (
     UNKNOWN_CONTACT,
     UserResolution,
 )
-from hubspot_pipeline.ledger import DatasetLedger
+from hubspot_pipeline.ledger import AccountingError, DatasetLedger
 from hubspot_pipeline.personalize import (
     CART_LEVEL_WITHOUT_ITEM,
     NOT_EXPORTED,
@@ -191,7 +191,7 @@ def account_outcomes(outcomes: pd.DataFrame, ledger: DatasetLedger) -> None:
 def rule_summaries(outcomes: pd.DataFrame, rules: list[RowRule], dataset: Dataset = INTERACTIONS) -> list:
     """One summary per row rule, counted from the quarantine reasons (a row's reasons are joined by
     ``"; "``): the rows it was checked on and the rows that failed it."""
-    from hubspot_pipeline.validation import ExpectationSummary
+    from hubspot_pipeline.validation import rule_summary
 
     checked = (outcomes["OUTCOME"] != "skipped") | (outcomes["REASON"] == repeated_key_reason(dataset))
     checked_rows = int(outcomes.loc[checked, "ROW_COUNT"].sum())
@@ -201,16 +201,13 @@ def rule_summaries(outcomes: pd.DataFrame, rules: list[RowRule], dataset: Datase
         for part in str(reason).split("; "):
             failures[part] += int(count)
     return [
-        ExpectationSummary(
-            dataset=dataset.name,
-            expectation_type=f"warehouse_rule_{rule.check}",
-            column=rule.column,
-            success=not failures[rule.reason],
-            element_count=checked_rows,
-            unexpected_count=failures[rule.reason],
-            problem=f"{dataset.name}: {failures[rule.reason]} of {checked_rows} rows fail '{rule.reason}'"
-            if failures[rule.reason]
-            else None,
+        rule_summary(
+            dataset,
+            f"warehouse_rule_{rule.check}",
+            rule.column,
+            rule.reason,
+            failures[rule.reason],
+            checked_rows,
         )
         for rule in rules
     ]
@@ -297,28 +294,45 @@ def identity_part(identity: pd.DataFrame) -> dict:
     return part
 
 
+class UnloadTarget(NamedTuple):
+    """One file publish unloads: the lines query, the object key, the CSV columns ((value in the result
+    table, header, kind), in the streamed export's column order) and the rows validation counted for it."""
+
+    template: str
+    key: str
+    columns: list[tuple[str, str, str]]
+    rows: int
+
+
 def unload_targets(
-    data_key: str | None, quarantine_key: str | None, identity_key: str
-) -> list[tuple[str, str, list]]:
-    """What publish unloads, in order, as (query template, object key, CSV columns): the interactions and
-    their quarantine file (when published) and the events' identity log. A column is (value in the result
-    table, header, kind), in the column order of the streamed export's files."""
+    data: tuple[str, int] | None, quarantine: tuple[str, int] | None, identity: tuple[str, int]
+) -> list[UnloadTarget]:
+    """What publish unloads, in order, each given as (key, rows): the interactions and their quarantine
+    file (when published) and the events' identity log."""
     data_columns = [
         (quote_identifier(column.name), column.name, _kind(column.avro_type))
         for column in INTERACTIONS.columns
     ]
     targets = []
-    if data_key:
-        targets.append(("personalize/unload/interactions_lines.sql", data_key, data_columns))
-    if quarantine_key:
+    if data:
+        targets.append(
+            UnloadTarget("personalize/unload/interactions_lines.sql", data[0], data_columns, data[1])
+        )
+    if quarantine:
         context = [
             (quote_identifier(name), f"_{name}", "text")
             for name in ("SOURCE_ID", "CONTACT_ID", "RAW_EVENT_TYPE")
         ]
         columns = context + data_columns + [("REASON", QUARANTINE_REASON, "text")]
-        targets.append(("personalize/unload/quarantine_lines.sql", quarantine_key, columns))
+        targets.append(
+            UnloadTarget("personalize/unload/quarantine_lines.sql", quarantine[0], columns, quarantine[1])
+        )
     identity_columns = [(IDENTITY_VALUES.get(name, "NULL"), name, "text") for name in LOG_COLUMNS]
-    targets.append(("personalize/unload/identity_event_lines.sql", identity_key, identity_columns))
+    targets.append(
+        UnloadTarget(
+            "personalize/unload/identity_event_lines.sql", identity[0], identity_columns, identity[1]
+        )
+    )
     return targets
 
 
@@ -343,36 +357,51 @@ def unload_statement(share: ShareConfig, config: UnloadConfig, path: str, query:
 
 
 def unload(
-    run: ExportRun, store: ObjectStore, targets: list[tuple[str, str, list, int]], work: Path
-) -> dict[str, tuple[int, str | None]]:
-    """Write each target's lines to its key, in order, and drop the run's result table; return the rows
-    written and the sha256 (when known) per key. A target is (query, key, columns, rows expected). With a
-    stage Snowflake writes them (``COPY INTO``, which does not report a checksum); without, the worker
-    runs the same query and uploads its lines (the local stand-in)."""
+    run: ExportRun, store: ObjectStore, targets: list[UnloadTarget], work: Path
+) -> dict[str, str | None]:
+    """Write each target's lines to its key, in order, check the rows written are the rows validated
+    (else :class:`AccountingError`, before the manifest and ``config.json``), and drop the run's result
+    table; return each key's sha256 when known. With a stage Snowflake writes the files (``COPY INTO``,
+    which does not report a checksum); without, the worker runs the same queries and uploads their lines
+    (the local stand-in)."""
     share, config = run.config.share, run.config.personalize.unload
     tables = UnloadTables.for_run(config, run.run_key)
-    written: dict[str, tuple[int, str | None]] = {}
+    plan = run.load_plan()
+    written: dict[str, int] = {}
+    checksums: dict[str, str | None] = {}
     with share_session(share, run.config.snowflake_conn_id) as session:
-        for template, key, columns, expected_rows in targets:
-            variables = {"result_table": tables.result, "columns": columns, "paged": config.stage is None}
+        for target in targets:
+            variables = {
+                "result_table": tables.result,
+                "columns": target.columns,
+                "paged": config.stage is None,
+            }
             if config.stage is None:
-                path = work / key.replace("/", "__")
+                path = work / target.key.replace("/", "__")
                 with path.open("wb") as output:
-                    page_list = pages(run.load_plan(), expected_rows)
-                    rows = session.write_lines(template, output, page_list, **variables)
+                    pages_of_rows = pages(plan, target.rows)
+                    written[target.key] = session.write_lines(
+                        target.template, output, pages_of_rows, **variables
+                    )
                 with path.open("rb") as data:
-                    written[key] = (rows, hashlib.file_digest(data, "sha256").hexdigest())
-                store.put_file(key, path, "text/csv")
+                    checksums[target.key] = hashlib.file_digest(data, "sha256").hexdigest()
+                store.put_file(target.key, path, "text/csv")
             else:
-                statement = unload_statement(share, config, key, render_sql(template, share, **variables))
-                answer = session.execute_sql(statement)
-                written[key] = (int(answer[0][0]) if answer else 0, None)
-                if not written[key][0]:  # an unload of no rows writes no file: the header alone
-                    header = ",".join(name for _, name, _ in columns) + "\n"
-                    store.put_bytes(key, header.encode("utf-8"), "text/csv")
-            log.info("unloaded %s rows to %s", written[key][0], store.uri(key))
+                query = render_sql(target.template, share, **variables)
+                answer = session.execute_sql(unload_statement(share, config, target.key, query))
+                written[target.key], checksums[target.key] = (int(answer[0][0]) if answer else 0), None
+                if not written[target.key]:  # an unload of no rows writes no file: the header alone
+                    header = ",".join(name for _, name, _ in target.columns) + "\n"
+                    store.put_bytes(target.key, header.encode("utf-8"), "text/csv")
+            log.info("unloaded %s rows to %s", written[target.key], store.uri(target.key))
         session.execute("personalize/unload/drop_table.sql", None, result_table=tables.result)
-    return written
+    if wrong := {
+        target.key: (written[target.key], target.rows)
+        for target in targets
+        if written[target.key] != target.rows
+    }:
+        raise AccountingError(f"the warehouse unloaded other row counts than it validated: {wrong}")
+    return checksums
 
 
 def pages(plan: ChunkPlan, rows: int) -> list[dict]:

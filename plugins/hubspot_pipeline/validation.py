@@ -173,16 +173,22 @@ def referential_failures(
 def _referential_summary(
     dataset: Dataset, column: str, reason: str, failing: np.ndarray, row_count: int
 ) -> ExpectationSummary:
+    return rule_summary(dataset, "referential_check", column, reason, len(failing), row_count)
+
+
+def rule_summary(
+    dataset: Dataset, expectation_type: str, column: str, reason: str, failing: int, row_count: int
+) -> ExpectationSummary:
+    """The summary of a row rule checked outside GX (a hash lookup, the warehouse): ``failing`` of
+    ``row_count`` rows fail it."""
     return ExpectationSummary(
         dataset=dataset.name,
-        expectation_type="referential_check",
+        expectation_type=expectation_type,
         column=column,
-        success=not len(failing),
+        success=not failing,
         element_count=row_count,
-        unexpected_count=len(failing),
-        problem=f"{dataset.name}: {len(failing)} of {row_count} rows fail '{reason}'"
-        if len(failing)
-        else None,
+        unexpected_count=failing,
+        problem=f"{dataset.name}: {failing} of {row_count} rows fail '{reason}'" if failing else None,
     )
 
 

@@ -186,8 +186,8 @@ def _unload_variables(config) -> dict[str, dict]:
             "rules": rule_variables(rules, tables)[0],
         }
     }
-    for template, _, columns in unload_targets("data", "quarantine", "identity"):
-        variables[template] = {**result, "columns": columns, "paged": True}
+    for target in unload_targets(("data", 1), ("quarantine", 1), ("identity", 1)):
+        variables[target.template] = {**result, "columns": target.columns, "paged": True}
     variables["personalize/unload/copy_into.sql"] = variables["personalize/unload/interactions_lines.sql"]
     for name in ("outcomes", "tallies", "identity_counts", "drop_table"):
         variables[f"personalize/unload/{name}.sql"] = result
