@@ -165,7 +165,7 @@ WHERE grid.day >= DATE '{first}' AND grid.day >= first_seen.first_day
 def _identity_mapping(connection, schema: str, config):
     """Each contact's account as the DAG resolves it (``hook_export.contact_accounts``), from the same
     columns the identity queries read."""
-    from hubspot_pipeline.hook_export import contact_accounts
+    from hubspot_pipeline.hook.tasks import contact_accounts
 
     aliases = "".join(
         f", CAST(PROPERTY_{name} AS VARCHAR) AS {name}" for name in config.identity.anonymous_ids
@@ -235,7 +235,7 @@ def measured(command: list[str], environment: dict, log_path: Path) -> dict:
 
 def airflow_environment(work_dir: Path, objects: Path, emulator) -> dict:
     from hubspot_pipeline.config import load_config
-    from hubspot_pipeline.quickstart import snowflake_connection
+    from hubspot_pipeline.local.quickstart import snowflake_connection
 
     override = work_dir / f"config-{objects.name}.yaml"
     override.write_text(json.dumps({"storage": {"local_root": str(objects)}}))

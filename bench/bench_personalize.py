@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "plugins"))
 from hubspot_pipeline.config import load_config  # noqa: E402
 from hubspot_pipeline.local.emulator import running_emulator  # noqa: E402
 from hubspot_pipeline.local.generator import generate_share  # noqa: E402
-from hubspot_pipeline.quickstart import snowflake_connection  # noqa: E402
+from hubspot_pipeline.local.quickstart import snowflake_connection  # noqa: E402
 
 EXPORT_DATE = date(2024, 6, 30)
 FLOOR_SQL = """

@@ -83,7 +83,7 @@ def hook_metrics_export():
     @task(multiple_outputs=False)
     def plan_run() -> dict:
         """Fix the run's dates and staging prefix."""
-        from hubspot_pipeline.hook_export import plan_dates, run_key_for
+        from hubspot_pipeline.hook.tasks import plan_dates, run_key_for
 
         context = get_current_context()
         max_range_days = load_config(use_airflow_variable=True).hook.max_range_days
@@ -101,31 +101,31 @@ def hook_metrics_export():
 
     @task(multiple_outputs=False)
     def extract(run: dict) -> dict:
-        from hubspot_pipeline import hook_export
+        from hubspot_pipeline.hook import tasks as hook_export
 
         return hook_export.extract(hook_export.load_run(**run))
 
     @task(multiple_outputs=False)
     def resolve_accounts(run: dict) -> dict:
-        from hubspot_pipeline import hook_export
+        from hubspot_pipeline.hook import tasks as hook_export
 
         return hook_export.resolve_accounts(hook_export.load_run(**run))
 
     @task(multiple_outputs=False)
     def build(run: dict) -> dict:
-        from hubspot_pipeline import hook_export
+        from hubspot_pipeline.hook import tasks as hook_export
 
         return hook_export.build(hook_export.load_run(**run))
 
     @task(multiple_outputs=False)
     def validate(run: dict) -> dict:
-        from hubspot_pipeline import hook_export
+        from hubspot_pipeline.hook import tasks as hook_export
 
         return hook_export.validate(hook_export.load_run(**run))
 
     @task(multiple_outputs=False, outlets=HOOK_FILES)
     def publish(run: dict) -> dict:
-        from hubspot_pipeline import hook_export
+        from hubspot_pipeline.hook import tasks as hook_export
 
         return hook_export.publish(hook_export.load_run(**run))
 

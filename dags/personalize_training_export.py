@@ -86,7 +86,7 @@ def personalize_training_export():
     @task(multiple_outputs=False)
     def plan_run() -> dict:
         """Fix the run's export date and staging prefix."""
-        from hubspot_pipeline.personalize_export import export_date_for, run_key_for
+        from hubspot_pipeline.personalize.tasks import export_date_for, run_key_for
 
         context = get_current_context()
         export_date = export_date_for(
@@ -104,25 +104,25 @@ def personalize_training_export():
 
     @task(multiple_outputs=False)
     def extract(run: dict) -> dict:
-        from hubspot_pipeline import personalize_export
+        from hubspot_pipeline.personalize import tasks as personalize_export
 
         return personalize_export.extract(personalize_export.load_run(**run))
 
     @task(multiple_outputs=False)
     def prepare(run: dict) -> dict:
-        from hubspot_pipeline import personalize_export
+        from hubspot_pipeline.personalize import tasks as personalize_export
 
         return personalize_export.prepare(personalize_export.load_run(**run))
 
     @task(multiple_outputs=False)
     def validate(run: dict) -> dict:
-        from hubspot_pipeline import personalize_export
+        from hubspot_pipeline.personalize import tasks as personalize_export
 
         return personalize_export.validate(personalize_export.load_run(**run))
 
     @task(multiple_outputs=False, outlets=PUBLISHED_DATASETS)
     def publish(run: dict) -> dict:
-        from hubspot_pipeline import personalize_export
+        from hubspot_pipeline.personalize import tasks as personalize_export
 
         return personalize_export.publish(personalize_export.load_run(**run))
 

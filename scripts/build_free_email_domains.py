@@ -1,4 +1,4 @@
-"""Rebuild ``plugins/hubspot_pipeline/data/free_email_domains.txt``: the free e-mail provider domains that are
+"""Rebuild ``identity/data/free_email_domains.txt``: the free e-mail provider domains that are
 never account claims (identity resolution ignores them when matching a contact's e-mail domain to a company).
 
 Source: the npm package ``free-email-domains`` by Kiko Beats (MIT licence,

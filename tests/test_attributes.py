@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from hubspot_pipeline.attributes import (
+from hubspot_pipeline.identity.attributes import (
     AttributeFormatError,
     attribute_name,
     cast,

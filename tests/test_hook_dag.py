@@ -14,8 +14,8 @@ from airflow.dag_processing.dagbag import DagBag
 
 from hubspot_pipeline.config import load_config
 from hubspot_pipeline.local.emulator import running_emulator
+from hubspot_pipeline.local.quickstart import snowflake_connection
 from hubspot_pipeline.local.share_schema import DEFAULT_EVENT_TABLE, rebuilt_share, share_tables
-from hubspot_pipeline.quickstart import snowflake_connection
 from tests.conftest import ROOT, s3_client
 
 DAG_ID = "hook_metrics_export"

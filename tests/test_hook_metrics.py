@@ -12,9 +12,8 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
 from hubspot_pipeline.config import ConfigError, load_config
-from hubspot_pipeline.hook_engine import MetricEngine, MetricInputs, render_files
-from hubspot_pipeline.hook_export import plan_dates, render_hook_sql
-from hubspot_pipeline.hook_metrics import (
+from hubspot_pipeline.hook.engine import MetricEngine, MetricInputs, render_files
+from hubspot_pipeline.hook.metrics import (
     CUMULATIVE,
     STOCK,
     MetricDefinitions,
@@ -22,6 +21,7 @@ from hubspot_pipeline.hook_metrics import (
     month_chunks,
     parse_metric_definitions,
 )
+from hubspot_pipeline.hook.tasks import plan_dates, render_hook_sql
 
 NOW = datetime(2024, 3, 10, 12, tzinfo=UTC)
 
@@ -68,7 +68,7 @@ def test_event_types_are_bound_values_never_sql_text(tmp_path):
     config = load_config(
         override={"hook": {"metrics_file": str(_metrics_file(tmp_path, ["View'); DROP TABLE x; --"]))}}
     )
-    from hubspot_pipeline.hook_export import HookRun, _event_query
+    from hubspot_pipeline.hook.tasks import HookRun, _event_query
 
     run = HookRun(config, date(2024, 1, 1), date(2024, 1, 1), "test")
     variables, parameters = _event_query(run)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from hubspot_pipeline.config import IdentityConfig, load_config
-from hubspot_pipeline.identity import (
+from hubspot_pipeline.identity.resolution import (
     IncomingLog,
     connected_components,
     contact_user_ids,
@@ -20,7 +20,7 @@ from hubspot_pipeline.identity import (
     resolve_events,
     resolve_users,
 )
-from hubspot_pipeline.ledger import AccountingError
+from hubspot_pipeline.quality.ledger import AccountingError
 
 CONFIG = load_config().identity
 
@@ -376,7 +376,7 @@ def test_invalid_identity_configuration_names_the_key(identity, message):
 
 
 def test_alias_columns_are_selected_as_quoted_identifiers():
-    from hubspot_pipeline.warehouse import render_sql
+    from hubspot_pipeline.share.session import render_sql
 
     config = load_config(override={"identity": {"anonymous_ids": ["visitor_id", "segment_id"]}})
     sql = render_sql("personalize/contacts.sql", config.share, config.identity.anonymous_id_columns)

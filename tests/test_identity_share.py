@@ -11,11 +11,11 @@ import pytest
 import yaml
 
 from hubspot_pipeline.config import load_config
-from hubspot_pipeline.identity import free_email_domains, identify, resolve_accounts
+from hubspot_pipeline.identity.resolution import free_email_domains, identify, resolve_accounts
 from hubspot_pipeline.local.emulator import running_emulator
 from hubspot_pipeline.local.generator import DEFAULT_END_DATE, generate_share
-from hubspot_pipeline.quickstart import snowflake_connection
-from hubspot_pipeline.warehouse import query_share
+from hubspot_pipeline.local.quickstart import snowflake_connection
+from hubspot_pipeline.share.session import query_share
 
 CONFIG = load_config()
 IDENTITY = CONFIG.identity
@@ -75,8 +75,8 @@ def test_every_contact_account_and_event_of_a_dirty_share_is_accounted_for(conne
 def test_the_personalize_run_stores_prints_and_logs_the_incoming_counts(
     connection, pipeline_override, monkeypatch, tmp_path, capsys
 ):
-    from hubspot_pipeline import personalize_export
-    from hubspot_pipeline.quickstart import print_summary
+    from hubspot_pipeline.local.quickstart import print_summary
+    from hubspot_pipeline.personalize import tasks as personalize_export
 
     run = personalize_export.load_run(DEFAULT_END_DATE.isoformat(), "identity")
     for task in (

@@ -7,9 +7,8 @@ from datetime import date
 import pandas as pd
 
 from hubspot_pipeline.config import load_config
-from hubspot_pipeline.identity import contact_user_ids, resolve_users
-from hubspot_pipeline.ledger import DatasetLedger
-from hubspot_pipeline.personalize import (
+from hubspot_pipeline.identity.resolution import contact_user_ids, resolve_users
+from hubspot_pipeline.personalize.transform import (
     ExportWindow,
     build_items,
     build_users,
@@ -17,6 +16,7 @@ from hubspot_pipeline.personalize import (
     deal_interactions,
     drop_duplicate_rows,
 )
+from hubspot_pipeline.quality.ledger import DatasetLedger
 
 CONFIG = load_config().personalize
 WINDOW = ExportWindow.for_date(date(2024, 2, 13), CONFIG)

@@ -16,8 +16,8 @@ from airflow.dag_processing.dagbag import DagBag
 from hubspot_pipeline.config import load_config
 from hubspot_pipeline.local.emulator import running_emulator
 from hubspot_pipeline.local.generator import DEFAULT_END_DATE, generate_share
+from hubspot_pipeline.local.quickstart import TUTORIAL_EXPORT_DATE, snowflake_connection
 from hubspot_pipeline.local.tutorial import load_tutorial_sample
-from hubspot_pipeline.quickstart import TUTORIAL_EXPORT_DATE, snowflake_connection
 from tests.conftest import ROOT, SAMPLE_DIR, s3_client
 from tests.personalize_rules import check_training_folder
 
@@ -261,7 +261,7 @@ def test_warehouse_unload_writes_the_streamed_exports_files_byte_for_byte(
 def test_a_retried_validate_counts_every_row_once(tutorial_emulator, pipeline_override, monkeypatch, unload):
     """A task retried after it staged its counts (e.g. a lost connection in its last step) starts again
     from the previous task's counts: the tasks run in process, validate twice, then publish."""
-    from hubspot_pipeline import personalize_export
+    from hubspot_pipeline.personalize import tasks as personalize_export
 
     _use_share(monkeypatch, tutorial_emulator)
     manifests = []
@@ -321,7 +321,7 @@ def test_a_dataset_below_the_minimums_after_validation_publishes_nothing(
 
 def _result_tables() -> list[str]:
     """The warehouse-unload result tables left in the share's database (the emulator's workspace)."""
-    from hubspot_pipeline.warehouse import ShareHook, fetch_frame
+    from hubspot_pipeline.share.session import ShareHook, fetch_frame
 
     tables = fetch_frame(
         ShareHook(snowflake_conn_id=CONFIG.snowflake_conn_id),
@@ -334,7 +334,7 @@ def _result_tables() -> list[str]:
 def test_publish_writes_data_then_manifest_then_config(
     tutorial_emulator, pipeline_override, monkeypatch, tmp_path
 ):
-    from hubspot_pipeline import personalize_export
+    from hubspot_pipeline.personalize import tasks as personalize_export
     from hubspot_pipeline.storage import LocalObjectStore
 
     written: list[str] = []

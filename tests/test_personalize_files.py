@@ -9,8 +9,8 @@ import json
 import pandas as pd
 
 from hubspot_pipeline.config import load_config
-from hubspot_pipeline.datasets import DATASETS, ITEMS
-from hubspot_pipeline.personalize_files import dataset_csv, json_bytes, max_age, mlops_config
+from hubspot_pipeline.personalize.datasets import DATASETS, ITEMS
+from hubspot_pipeline.personalize.files import dataset_csv, json_bytes, max_age, mlops_config
 from tests.personalize_rules import ALLOWED_TOP_LEVEL_KEYS
 
 

@@ -12,10 +12,9 @@ import sqlglot
 from sqlglot import exp
 
 from hubspot_pipeline.config import ConfigError, load_config
-from hubspot_pipeline.datasets import INTERACTIONS
-from hubspot_pipeline.ledger import DatasetLedger
-from hubspot_pipeline.personalize import VALUE_NOT_A_NUMBER, repeated_key_reason
-from hubspot_pipeline.personalize_unload import (
+from hubspot_pipeline.personalize.datasets import INTERACTIONS
+from hubspot_pipeline.personalize.transform import VALUE_NOT_A_NUMBER, repeated_key_reason
+from hubspot_pipeline.personalize.unload import (
     UnloadTables,
     account_outcomes,
     event_type_table,
@@ -23,8 +22,9 @@ from hubspot_pipeline.personalize_unload import (
     unload_statement,
     unload_targets,
 )
-from hubspot_pipeline.validation import row_rules_of
-from hubspot_pipeline.warehouse import render_sql
+from hubspot_pipeline.quality.ledger import DatasetLedger
+from hubspot_pipeline.quality.validation import row_rules_of
+from hubspot_pipeline.share.session import render_sql
 
 UNLOAD = {"enabled": True, "stage": "analytics.personalize.export_stage", "workspace": "analytics.scratch"}
 

@@ -10,9 +10,9 @@ import pytest
 from hubspot_pipeline.config import load_config
 from hubspot_pipeline.local.emulator import running_emulator
 from hubspot_pipeline.local.generator import DEFAULT_END_DATE, generate_share
-from hubspot_pipeline.personalize import ExportWindow
-from hubspot_pipeline.quickstart import snowflake_connection
-from hubspot_pipeline.warehouse import ShareHook, ShareSchemaError, fetch_frame, query_share, render_sql
+from hubspot_pipeline.local.quickstart import snowflake_connection
+from hubspot_pipeline.personalize.transform import ExportWindow
+from hubspot_pipeline.share.session import ShareHook, ShareSchemaError, fetch_frame, query_share, render_sql
 
 CONFIG = load_config()
 SHARE = CONFIG.share

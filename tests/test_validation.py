@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hubspot_pipeline.datasets import DATASETS, INTERACTIONS, ITEMS, USERS, Dataset
-from hubspot_pipeline.validation import (
+from hubspot_pipeline.personalize.datasets import DATASETS, INTERACTIONS, ITEMS, USERS, Dataset
+from hubspot_pipeline.quality.validation import (
     QUARANTINE_REASON,
     DatasetValidationError,
     check_publishable,
@@ -85,7 +85,7 @@ def failure_message(frames: dict[str, pd.DataFrame], **limits) -> str:
 
 
 def test_module_imports_without_great_expectations():
-    probe = "import sys, hubspot_pipeline.validation; print('great_expectations' in sys.modules)"
+    probe = "import sys, hubspot_pipeline.quality.validation; print('great_expectations' in sys.modules)"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "plugins")}
     imported = subprocess.run(
         [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True

@@ -170,7 +170,7 @@ class PersonalizeConfig:
 @dataclass(frozen=True)
 class HookConfig:
     """The Hook export: bucket, key layout, file format and the metric definitions
-    (``metrics`` is a tuple of :class:`hubspot_pipeline.hook_metrics.MetricDefinition`)."""
+    (``metrics`` is a tuple of :class:`hubspot_pipeline.hook.metrics.MetricDefinition`)."""
 
     bucket: str
     region: str
@@ -312,7 +312,7 @@ def _event_types(mapping: Any) -> dict[str, str | None]:
 
 
 def _hook_config(hook: dict) -> HookConfig:
-    from hubspot_pipeline.hook_metrics import load_metric_definitions
+    from hubspot_pipeline.hook.metrics import load_metric_definitions
 
     file_format = hook["file_format"]
     if file_format not in ("csv", "jsonl"):

@@ -4,7 +4,7 @@ made bad and what the pipeline must do with it, and a builder that writes them i
 Every kind adds its own records (ids outside the generated ranges, events at their own second of the
 export date) so its outcome can be found in the outputs: a published row, a quarantined row with its
 reason, or a skip/correction count in a ledger. Treatments follow the rules documented in the README
-("Rules, in the order they apply", "What happens to bad input") and ``plugins/hubspot_pipeline/identity.py``.
+("Rules, in the order they apply", "What happens to bad input") and ``hubspot_pipeline/identity/``.
 
 Invalid UTF-8 cannot be in a share: Snowflake's and DuckDB's VARCHAR both reject it on write (see
 ``test_invalid_utf8_cannot_enter_a_share``). What a share can hold is text that was decoded with

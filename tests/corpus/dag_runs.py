@@ -14,7 +14,7 @@ from airflow.dag_processing.dagbag import DagBag
 
 from hubspot_pipeline.config import load_config
 from hubspot_pipeline.local.emulator import running_emulator
-from hubspot_pipeline.quickstart import snowflake_connection
+from hubspot_pipeline.local.quickstart import snowflake_connection
 from tests.conftest import ROOT
 from tests.corpus.catalogue import EXPORT_DATE
 

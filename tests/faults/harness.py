@@ -23,7 +23,7 @@ import pytest
 from hubspot_pipeline.config import load_config
 from hubspot_pipeline.local.emulator import RunningEmulator
 from hubspot_pipeline.local.generator import DEFAULT_END_DATE
-from hubspot_pipeline.quickstart import snowflake_connection
+from hubspot_pipeline.local.quickstart import snowflake_connection
 from tests.conftest import ROOT, free_port, stop_process, wait_for_port
 
 CONFIG = load_config()

@@ -154,7 +154,7 @@ def secured_runs(airflow_db, moto_server, tmp_path_factory) -> SecuredRuns:
 
     from hubspot_pipeline.config import load_config
     from hubspot_pipeline.local.emulator import running_emulator
-    from hubspot_pipeline.quickstart import snowflake_connection
+    from hubspot_pipeline.local.quickstart import snowflake_connection
 
     config = load_config()
     work = tmp_path_factory.mktemp("security")

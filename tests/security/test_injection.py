@@ -14,9 +14,9 @@ from jinja2 import Environment, meta
 from hubspot_pipeline.config import ConfigError, deep_merge, load_config
 from hubspot_pipeline.local.emulator import running_emulator
 from hubspot_pipeline.local.generator import generate_share
-from hubspot_pipeline.personalize_unload import unload_statement
-from hubspot_pipeline.quickstart import snowflake_connection
-from hubspot_pipeline.warehouse import SQL_DIR, query_share, render_sql
+from hubspot_pipeline.local.quickstart import snowflake_connection
+from hubspot_pipeline.personalize.unload import unload_statement
+from hubspot_pipeline.share.session import SQL_DIR, query_share, render_sql
 
 INJECTIONS = {
     "sql": 'x"; DROP TABLE y; --',
@@ -144,7 +144,7 @@ def _config_with_markers():
 
 def _rendered_templates(config) -> dict[str, str]:
     """Every SQL file under include/sql, rendered the way the pipeline renders it."""
-    from hubspot_pipeline.hook_export import HookRun, _event_query, render_hook_sql
+    from hubspot_pipeline.hook.tasks import HookRun, _event_query, render_hook_sql
 
     run = HookRun(config, date(2024, 1, 1), date(2024, 1, 2), "key")
     variables, _ = _event_query(run)
@@ -168,9 +168,9 @@ def _rendered_templates(config) -> dict[str, str]:
 
 def _unload_variables(config) -> dict[str, dict]:
     """The structural variables the warehouse-unload mode renders its templates with, as it makes them."""
-    from hubspot_pipeline.datasets import INTERACTIONS
-    from hubspot_pipeline.personalize_unload import UnloadTables, rule_variables, unload_targets
-    from hubspot_pipeline.validation import row_rules_of
+    from hubspot_pipeline.personalize.datasets import INTERACTIONS
+    from hubspot_pipeline.personalize.unload import UnloadTables, rule_variables, unload_targets
+    from hubspot_pipeline.quality.validation import row_rules_of
 
     tables = UnloadTables.for_run(config.personalize.unload, "2024-01-01/run")
     rules = row_rules_of(
@@ -230,7 +230,7 @@ def test_rendered_sql_holds_quoted_identifiers_and_placeholders_only():
 
 
 def test_hook_event_types_reach_the_queries_as_parameters(tmp_path):
-    from hubspot_pipeline.hook_export import HookRun, _event_query, render_hook_sql
+    from hubspot_pipeline.hook.tasks import HookRun, _event_query, render_hook_sql
 
     metrics = yaml.safe_load((SQL_DIR.parent / "config" / "hook_metrics.yaml").read_text())
     metrics["metrics"][1]["event_types"] = [FREE_TEXT]

@@ -27,7 +27,7 @@ import requests
 from hubspot_pipeline.config import load_config
 from hubspot_pipeline.local.emulator import running_emulator
 from hubspot_pipeline.local.generator import DEFAULT_END_DATE, generate_share
-from hubspot_pipeline.quickstart import snowflake_connection
+from hubspot_pipeline.local.quickstart import snowflake_connection
 from tests.conftest import ROOT, free_port
 
 USERNAME, ROLE = "admin", "admin"

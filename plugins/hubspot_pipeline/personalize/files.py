@@ -1,5 +1,5 @@
 """The files the MLOps stack reads: dataset CSVs and ``config.json``, both derived from
-:mod:`hubspot_pipeline.datasets` so headers, schemas and content agree."""
+:mod:`hubspot_pipeline.personalize.datasets` so headers, schemas and content agree."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from hubspot_pipeline.config import PersonalizeConfig, cron_interval
-from hubspot_pipeline.datasets import DATASETS, Dataset
+from hubspot_pipeline.personalize.datasets import DATASETS, Dataset
 
 ECOMMERCE_RECIPE_ARN = "arn:aws:personalize:::recipe/aws-ecomm-{}"
 

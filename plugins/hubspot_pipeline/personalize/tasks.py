@@ -26,14 +26,13 @@ import pandas as pd
 import pyarrow as pa
 from airflow.sdk.exceptions import AirflowFailException
 
-from hubspot_pipeline import report
-from hubspot_pipeline.chunks import ChunkPlan, part_key, plan_chunks
 from hubspot_pipeline.config import PersonalizeConfig, PipelineConfig, load_config
-from hubspot_pipeline.datasets import DATASETS, INTERACTIONS, Dataset
 from hubspot_pipeline.formatting import clean_identifier, clean_text
-from hubspot_pipeline.identity import EVENT, IncomingLog, UserResolution, identify, resolve_events
-from hubspot_pipeline.ledger import DatasetLedger
-from hubspot_pipeline.personalize import (
+from hubspot_pipeline.identity.resolution import EVENT, IncomingLog, UserResolution, identify, resolve_events
+from hubspot_pipeline.personalize.chunks import ChunkPlan, part_key, plan_chunks
+from hubspot_pipeline.personalize.datasets import DATASETS, INTERACTIONS, Dataset
+from hubspot_pipeline.personalize.files import csv_bytes, dataset_csv, json_bytes, mlops_config
+from hubspot_pipeline.personalize.transform import (
     REPEATED_EVENT_ID,
     ExportWindow,
     build_items,
@@ -47,16 +46,17 @@ from hubspot_pipeline.personalize import (
     sort_for_output,
     sorted_rows,
 )
-from hubspot_pipeline.personalize_files import csv_bytes, dataset_csv, json_bytes, mlops_config
-from hubspot_pipeline.personalize_unload import (
+from hubspot_pipeline.personalize.unload import (
     drop_result_table,
     unload,
     unload_targets,
     user_map_table,
 )
-from hubspot_pipeline.personalize_unload import validate_interactions as validate_in_warehouse
+from hubspot_pipeline.personalize.unload import validate_interactions as validate_in_warehouse
+from hubspot_pipeline.quality import report
+from hubspot_pipeline.quality.ledger import DatasetLedger
+from hubspot_pipeline.share.session import share_session
 from hubspot_pipeline.storage import ObjectStore, object_store
-from hubspot_pipeline.warehouse import share_session
 
 log = logging.getLogger(__name__)
 
@@ -265,7 +265,7 @@ def prepare(run: ExportRun) -> dict[str, dict]:
 
 
 def _event_log(records: pd.Series, contact_ids: pd.Series, users: UserResolution) -> pd.DataFrame:
-    """:func:`~hubspot_pipeline.identity.resolve_events` lines for ``records``, resolved once per contact
+    """:func:`resolve_events` lines for ``records``, resolved once per contact
     (an event's outcome depends only on its contact) and spread back to the records."""
     codes, contacts = distinct_codes(contact_ids)
     per_contact = resolve_events(contacts.index.astype(str).to_series(), contacts, users)
@@ -304,7 +304,7 @@ def merge_incoming(summary: dict, part: dict) -> dict:
 
 def row_rules(run: ExportRun, published_items: set[str] | None = None) -> dict[str, dict]:
     """Per dataset, the rules beyond its column definitions its rows are validated against (keyword
-    arguments of :func:`~hubspot_pipeline.validation.quarantine_invalid_rows`): allowed values, value
+    arguments of :func:`~hubspot_pipeline.quality.validation.quarantine_invalid_rows`): allowed values, value
     bounds, and the items interactions may name (``published_items``, when known items are required)."""
     personalize, window_bounds = run.config.personalize, run.window.epoch_bounds()
     interactions: dict[str, dict] = {
@@ -332,7 +332,7 @@ def validate(run: ExportRun) -> dict:
 
 
 def _validate_datasets(run: ExportRun) -> dict:
-    from hubspot_pipeline.validation import DatasetValidationError, check_dataset, raise_on_failures
+    from hubspot_pipeline.quality.validation import DatasetValidationError, check_dataset, raise_on_failures
 
     ledgers = run.load_ledgers("prepare")
     results: dict[str, list[dict]] = {}
@@ -382,7 +382,7 @@ def _validated_rows(
     """Quarantine the candidates failing a row rule (GX and referential checks; ``rules`` from
     :func:`row_rules`), then keep the first row of each unique key in output order; return the rows to
     publish, the quarantined rows and the check summaries."""
-    from hubspot_pipeline.validation import quarantine_invalid_rows
+    from hubspot_pipeline.quality.validation import quarantine_invalid_rows
 
     checked = quarantine_invalid_rows(candidates, dataset, **rules, suite_name=suite_name)
     ledger.quarantine(checked.quarantined["QUARANTINE_REASON"])
@@ -399,7 +399,7 @@ def _validate_interactions(
     """Build each chunk's candidate interactions (its events, and the deal interactions of its time range)
     and validate them (each candidate row, then the rows it will publish), then Personalize's minimums on
     the chunks' tallies; return the merged row and publishable summaries."""
-    from hubspot_pipeline.validation import (
+    from hubspot_pipeline.quality.validation import (
         InteractionTallies,
         check_dataset,
         check_interaction_minimums,

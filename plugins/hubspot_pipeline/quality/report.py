@@ -69,7 +69,7 @@ def published_line(dry_run: bool, last_object: str) -> str:
 def staging_data_docs(staging: ObjectStore, prefix: str, title: str) -> Generator[None]:
     """Collect Great Expectations Data Docs of the validations run inside the block and stage them, with
     an index, as ``<prefix><suite>.html``, also when validation fails (the failing pages matter most)."""
-    from hubspot_pipeline.validation import collecting_data_docs
+    from hubspot_pipeline.quality.validation import collecting_data_docs
 
     with collecting_data_docs() as data_docs:
         try:

@@ -26,11 +26,9 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import pandas as pd
 
-from hubspot_pipeline.chunks import ChunkPlan
 from hubspot_pipeline.config import PersonalizeConfig, ShareConfig, UnloadConfig
-from hubspot_pipeline.datasets import INTERACTIONS, Dataset
 from hubspot_pipeline.formatting import CONTROL_CHARACTERS_EXCEPT_NUL, UNICODE_SPACES
-from hubspot_pipeline.identity import (
+from hubspot_pipeline.identity.resolution import (
     EVENT,
     EVENT_WITHOUT_CONTACT,
     LOG_COLUMNS,
@@ -40,8 +38,10 @@ from hubspot_pipeline.identity import (
     UNKNOWN_CONTACT,
     UserResolution,
 )
-from hubspot_pipeline.ledger import AccountingError, DatasetLedger
-from hubspot_pipeline.personalize import (
+from hubspot_pipeline.personalize.chunks import ChunkPlan
+from hubspot_pipeline.personalize.datasets import INTERACTIONS, Dataset
+from hubspot_pipeline.personalize.files import json_bytes
+from hubspot_pipeline.personalize.transform import (
     CART_LEVEL_WITHOUT_ITEM,
     NOT_EXPORTED,
     REPEATED_EVENT_ID,
@@ -49,14 +49,14 @@ from hubspot_pipeline.personalize import (
     ExportWindow,
     repeated_key_reason,
 )
-from hubspot_pipeline.personalize_files import json_bytes
+from hubspot_pipeline.quality.ledger import AccountingError, DatasetLedger
+from hubspot_pipeline.quality.validation import QUARANTINE_REASON
+from hubspot_pipeline.share.session import ShareSession, quote_identifier, render_sql, share_session
 from hubspot_pipeline.storage import ObjectStore
-from hubspot_pipeline.validation import QUARANTINE_REASON
-from hubspot_pipeline.warehouse import ShareSession, quote_identifier, render_sql, share_session
 
 if TYPE_CHECKING:
-    from hubspot_pipeline.personalize_export import ExportRun
-    from hubspot_pipeline.validation import RowRule
+    from hubspot_pipeline.personalize.tasks import ExportRun
+    from hubspot_pipeline.quality.validation import RowRule
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +191,7 @@ def account_outcomes(outcomes: pd.DataFrame, ledger: DatasetLedger) -> None:
 def rule_summaries(outcomes: pd.DataFrame, rules: list[RowRule], dataset: Dataset = INTERACTIONS) -> list:
     """One summary per row rule, counted from the quarantine reasons (a row's reasons are joined by
     ``"; "``): the rows it was checked on and the rows that failed it."""
-    from hubspot_pipeline.validation import rule_summary
+    from hubspot_pipeline.quality.validation import rule_summary
 
     checked = (outcomes["OUTCOME"] != "skipped") | (outcomes["REASON"] == repeated_key_reason(dataset))
     checked_rows = int(outcomes.loc[checked, "ROW_COUNT"].sum())
@@ -215,10 +215,10 @@ def rule_summaries(outcomes: pd.DataFrame, rules: list[RowRule], dataset: Datase
 
 def validate_interactions(run: ExportRun, ledger: DatasetLedger, rule_options: dict) -> tuple[list, list]:
     """Build the run's result table in the warehouse and validate its aggregates: count every row into
-    ``ledger``, summarise the row rules (``rule_options``: :func:`~hubspot_pipeline.validation.row_rules_of`
+    ``ledger``, summarise the row rules (``rule_options``: :func:`row_rules_of`
     keyword arguments), check no unique key repeats and Personalize's minimums on the tallies (GX). Stages
     the events' identity counts. Returns the row-rule and publishable summaries."""
-    from hubspot_pipeline.validation import (
+    from hubspot_pipeline.quality.validation import (
         ExpectationSummary,
         InteractionTallies,
         check_interaction_minimums,

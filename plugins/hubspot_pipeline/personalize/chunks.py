@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from hubspot_pipeline.personalize import ExportWindow
+from hubspot_pipeline.personalize.transform import ExportWindow
 
 
 @dataclass(frozen=True)

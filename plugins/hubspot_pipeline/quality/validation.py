@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from airflow.sdk.exceptions import AirflowFailException
 
-from hubspot_pipeline.datasets import DATASETS, INTERACTIONS, Dataset
+from hubspot_pipeline.personalize.datasets import DATASETS, INTERACTIONS, Dataset
 
 if TYPE_CHECKING:
     from great_expectations.core import ExpectationValidationResult

@@ -1,7 +1,7 @@
 """The Hook export, one function per DAG task: plan → extract → resolve_accounts → build → validate → publish.
 
 A run covers a date range: one day for a scheduled or manual daily run, many for a bulk backfill (the
-``start_date``/``end_date`` params). Both go through the same code (:mod:`hubspot_pipeline.hook_engine`),
+``start_date``/``end_date`` params). Both go through the same code (:mod:`hubspot_pipeline.hook.engine`),
 so a date's file has the same bytes whichever way it was made. Tasks hand data to each other through the
 staging bucket under a prefix unique to the run; nothing reaches Hook's bucket until every file of the
 range has passed validation. Publishing writes the data files in date order, then the run's manifest under
@@ -24,16 +24,15 @@ import numpy as np
 import pandas as pd
 from airflow.sdk.exceptions import AirflowFailException
 
-from hubspot_pipeline import report
 from hubspot_pipeline.config import HookConfig, IdentityConfig, PipelineConfig, load_config
-from hubspot_pipeline.hook_engine import (
+from hubspot_pipeline.hook.engine import (
     MetricEngine,
     SourceLedgers,
     map_activity,
     prepare_inputs,
     render_files,
 )
-from hubspot_pipeline.hook_metrics import (
+from hubspot_pipeline.hook.metrics import (
     CUMULATIVE,
     METRIC_DATE,
     STOCK,
@@ -43,9 +42,10 @@ from hubspot_pipeline.hook_metrics import (
     lookback_days,
     month_chunks,
 )
-from hubspot_pipeline.personalize_files import json_bytes
+from hubspot_pipeline.personalize.files import json_bytes
+from hubspot_pipeline.quality import report
+from hubspot_pipeline.share.session import render_sql, share_session
 from hubspot_pipeline.storage import ObjectStore, S3ObjectStore, object_store
-from hubspot_pipeline.warehouse import render_sql, share_session
 
 log = logging.getLogger(__name__)
 
@@ -240,11 +240,11 @@ def contact_accounts(
     contacts: pd.DataFrame, companies: pd.DataFrame, links: pd.DataFrame, config: IdentityConfig
 ) -> pd.DataFrame:
     """Each contact's account (``CONTACT_ID`` → ``ACCOUNT_ID``, the HubSpot company id) as the identity
-    stage resolves it: contacts become users (:func:`hubspot_pipeline.identity.resolve_users`), a user's
+    stage resolves it: contacts become users (:func:`resolve_users`), a user's
     account is its explicit company association first, else its e-mail domain's company (never a free
     e-mail provider's), and every contact of a user gets the user's account."""
-    from hubspot_pipeline.identity import resolve_accounts as resolve_user_accounts
-    from hubspot_pipeline.identity import resolve_users
+    from hubspot_pipeline.identity.resolution import resolve_accounts as resolve_user_accounts
+    from hubspot_pipeline.identity.resolution import resolve_users
 
     accounts = resolve_user_accounts(resolve_users(contacts, config), companies, links, config)
     mapping = accounts.contact_accounts[["CONTACT_ID", "COMPANY_ID"]].rename(
@@ -478,7 +478,7 @@ def check_files(
 ) -> list[dict]:
     """Validate consecutive Hook files with Great Expectations; raise :class:`HookValidationError` listing
     every failed check, else return the expectation summaries."""
-    from hubspot_pipeline.validation import DatasetValidationError, validate_frame
+    from hubspot_pipeline.quality.validation import DatasetValidationError, validate_frame
 
     rows, headers = validation_frame(files, definitions, file_format, previous)
     data_columns = definitions.columns

@@ -2,7 +2,7 @@
 definitions (never SQL), and the helpers that derive the event queries' shape from them.
 
 Light on purpose (no pandas, no numpy): the configuration is loaded at DAG-parse time. The computation
-lives in :mod:`hubspot_pipeline.hook_engine`.
+lives in :mod:`hubspot_pipeline.hook.engine`.
 """
 
 from __future__ import annotations

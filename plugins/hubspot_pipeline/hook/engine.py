@@ -1,5 +1,5 @@
 """Hook metrics computed: the one engine that turns the share's narrow extracts into daily account rows and
-file bytes, for a date range of any length (definitions: :mod:`hubspot_pipeline.hook_metrics`).
+file bytes, for a date range of any length (definitions: :mod:`hubspot_pipeline.hook.metrics`).
 
 **One engine for daily runs and bulk backfills.** A daily run is a range of one day; a backfill is a range of
 many days, processed in chunks (a month each). Every value is an integer (money in cents) computed from:
@@ -40,7 +40,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hubspot_pipeline.hook_metrics import (
+from hubspot_pipeline.hook.metrics import (
     ACTIVE_USERS,
     CONTACTS_CREATED,
     CUMULATIVE,
@@ -94,7 +94,7 @@ class SourceLedgers:
     ledgers: dict[str, Any] = field(default_factory=dict)
 
     def get(self, name: str):
-        from hubspot_pipeline.ledger import DatasetLedger
+        from hubspot_pipeline.quality.ledger import DatasetLedger
 
         return self.ledgers.setdefault(name, DatasetLedger())
 

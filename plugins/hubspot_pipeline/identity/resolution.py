@@ -65,9 +65,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hubspot_pipeline.attributes import FormattedAttributes, format_attributes
 from hubspot_pipeline.config import IdentityConfig
-from hubspot_pipeline.ledger import AccountingError
+from hubspot_pipeline.identity.attributes import FormattedAttributes, format_attributes
+from hubspot_pipeline.quality.ledger import AccountingError
 
 HUBSPOT_USER_PREFIX = "hubspot-"
 EXTERNAL_ID, EMAIL, ANONYMOUS_ID = "external_id", "email", "anonymous_id"
@@ -447,7 +447,7 @@ def resolve_users(
 ) -> UserResolution:
     """Resolve contacts (``CONTACT_ID``, ``EXTERNAL_ID``, ``EMAIL`` and the alias columns) into users.
 
-    ``cast_errors`` (from :func:`hubspot_pipeline.attributes.format_attributes`, keyed by ``CONTACT_ID``) adds
+    ``cast_errors`` (from :func:`~.attributes.format_attributes`, keyed by ``CONTACT_ID``) adds
     the attributes that failed to cast to each contact's log line.
     """
     contacts = contacts.reset_index(drop=True)

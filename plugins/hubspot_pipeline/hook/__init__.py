@@ -1,0 +1,1 @@
+"""The Hook export: metric engine, files, validation and DAG tasks."""

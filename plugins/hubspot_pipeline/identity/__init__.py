@@ -1,0 +1,1 @@
+"""Hull's identity model: attributes, users, accounts and the ``incoming.*`` log."""

@@ -1,0 +1,1 @@
+"""The Amazon Personalize export: datasets, transformation, rules, files and DAG tasks."""

@@ -1,0 +1,1 @@
+"""Great Expectations validation, row accounting and run reports, shared by both products."""
