@@ -11,7 +11,7 @@ import json
 import pytest
 
 from hubspot_pipeline.config import load_config
-from tests.personalize_rules import check_training_folder
+from tests.personalize.output_rules import check_training_folder
 from tests.stack.conftest import LAST_DAY
 
 PERSONALIZE_DAG = "personalize_training_export"

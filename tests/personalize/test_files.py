@@ -11,7 +11,7 @@ import pandas as pd
 from hubspot_pipeline.config import load_config
 from hubspot_pipeline.personalize.datasets import DATASETS, ITEMS
 from hubspot_pipeline.personalize.files import dataset_csv, json_bytes, max_age, mlops_config
-from tests.personalize_rules import ALLOWED_TOP_LEVEL_KEYS
+from tests.personalize.output_rules import ALLOWED_TOP_LEVEL_KEYS
 
 
 def _items() -> pd.DataFrame:

@@ -86,7 +86,7 @@ def failure_message(frames: dict[str, pd.DataFrame], **limits) -> str:
 
 def test_module_imports_without_great_expectations():
     probe = "import sys, hubspot_pipeline.quality.validation; print('great_expectations' in sys.modules)"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "plugins")}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "plugins")}
     imported = subprocess.run(
         [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
     )

@@ -19,7 +19,7 @@ from hubspot_pipeline.local.generator import DEFAULT_END_DATE, generate_share
 from hubspot_pipeline.local.quickstart import TUTORIAL_EXPORT_DATE, snowflake_connection
 from hubspot_pipeline.local.tutorial import load_tutorial_sample
 from tests.conftest import ROOT, SAMPLE_DIR, s3_client
-from tests.personalize_rules import check_training_folder
+from tests.personalize.output_rules import check_training_folder
 
 DAG_ID = "personalize_training_export"
 CONFIG = load_config()
