@@ -12,15 +12,14 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
 from hubspot_pipeline.config import ConfigError, load_config
-from hubspot_pipeline.hook.engine import MetricEngine, MetricInputs, render_files
-from hubspot_pipeline.hook.metrics import (
+from hubspot_pipeline.config.hook_metrics import (
     CUMULATIVE,
     STOCK,
     MetricDefinitions,
-    day_number,
-    month_chunks,
     parse_metric_definitions,
 )
+from hubspot_pipeline.hook.engine import MetricEngine, MetricInputs, render_files
+from hubspot_pipeline.hook.metrics import day_number, month_chunks
 from hubspot_pipeline.hook.tasks import plan_dates, render_hook_sql
 
 NOW = datetime(2024, 3, 10, 12, tzinfo=UTC)

@@ -40,7 +40,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hubspot_pipeline.hook.metrics import (
+from hubspot_pipeline.config.hook_metrics import (
     ACTIVE_USERS,
     CONTACTS_CREATED,
     CUMULATIVE,
@@ -48,12 +48,8 @@ from hubspot_pipeline.hook.metrics import (
     OPEN_DEALS,
     MetricDefinition,
     MetricDefinitions,
-    day_date,
-    day_number,
-    event_set_column,
-    event_sets,
-    lookback_days,
 )
+from hubspot_pipeline.hook.metrics import day_date, day_number, event_set_column, event_sets, lookback_days
 
 NEVER = np.iinfo(np.int64).max // 4  # a day number later than any real date
 ALWAYS = -NEVER

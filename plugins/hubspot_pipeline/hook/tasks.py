@@ -25,6 +25,7 @@ import pandas as pd
 from airflow.sdk.exceptions import AirflowFailException
 
 from hubspot_pipeline.config import HookConfig, IdentityConfig, PipelineConfig, load_config
+from hubspot_pipeline.config.hook_metrics import CUMULATIVE, METRIC_DATE, STOCK, MetricDefinitions
 from hubspot_pipeline.hook.engine import (
     MetricEngine,
     SourceLedgers,
@@ -32,16 +33,7 @@ from hubspot_pipeline.hook.engine import (
     prepare_inputs,
     render_files,
 )
-from hubspot_pipeline.hook.metrics import (
-    CUMULATIVE,
-    METRIC_DATE,
-    STOCK,
-    MetricDefinitions,
-    day_number,
-    event_sets,
-    lookback_days,
-    month_chunks,
-)
+from hubspot_pipeline.hook.metrics import day_number, event_sets, lookback_days, month_chunks
 from hubspot_pipeline.personalize.files import json_bytes
 from hubspot_pipeline.quality import report
 from hubspot_pipeline.share.session import render_sql, share_session

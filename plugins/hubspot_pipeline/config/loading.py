@@ -10,239 +10,44 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from hubspot_pipeline.config.checks import (
+    AWS_REGION,
+    BUCKET_NAME,
+    CONNECTION_ID,
+    DATASET_GROUP_NAME,
+    HOOK_ACLS,
+    SERVER_SIDE_ENCRYPTIONS,
+    ConfigError,
+    key_prefix,
+    kms_key_id_of,
+    matching,
+    one_of,
+    sql_identifier,
+)
+from hubspot_pipeline.config.hook_metrics import load_metric_definitions
+from hubspot_pipeline.config.settings import (
+    ACCOUNT_ID_SOURCES,
+    IDENTITY_RESERVED_COLUMNS,
+    DealConfig,
+    HookConfig,
+    IdentityConfig,
+    PersonalizeConfig,
+    PipelineConfig,
+    ShareConfig,
+    StorageConfig,
+    UnloadConfig,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_CONFIG_FILE = PROJECT_ROOT / "include" / "config" / "pipeline.yaml"
 CONFIG_FILE_ENV = "HUBSPOT_PIPELINE_CONFIG"
 CONFIG_VARIABLE = "hubspot_pipeline_config"
-
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
-_BUCKET = re.compile(r"(?!\d+\.\d+\.\d+\.\d+$)(?!.*(?:\.\.|\.-|-\.))[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-_DATASET_GROUP = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
-_KEY_PREFIX = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(?:/[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}){0,7}")
-_CONN_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,249}")
-_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}")
-_KMS_KEY_ID = re.compile(r"[A-Za-z0-9:/_+=.@-]{1,2048}")
-SERVER_SIDE_ENCRYPTIONS = ("AES256", "aws:kms", "aws:kms:dsse")
-HOOK_ACLS = ("bucket-owner-full-control", "bucket-owner-read")
-
-
-class ConfigError(ValueError):
-    """The configuration is invalid; the message names the offending key."""
-
-
-def sql_identifier(value: Any, key: str) -> str:
-    """Return ``value`` upper-cased if it is a plain SQL identifier, else raise naming ``key``."""
-    if not isinstance(value, str) or not _IDENTIFIER.fullmatch(value):
-        raise ConfigError(f"{key}={value!r} is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*, ≤ 255 chars)")
-    return value.upper()
-
-
-def _matching(pattern: re.Pattern, value: Any, key: str, what: str) -> str:
-    if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise ConfigError(f"{key}={value!r} is not a valid {what}")
-    return value
-
-
-def _key_prefix(value: Any, key: str, *, required: bool) -> str:
-    """An S3 key prefix without its outer slashes: ``/``-separated segments of letters, digits, ``_``, ``.``
-    and ``-``, none starting with ``.`` or ``-`` (so no ``..``); ``""`` (the bucket's root) unless
-    ``required``."""
-    prefix = "" if value is None else value.strip("/") if isinstance(value, str) else value
-    if prefix == "" and not required:
-        return ""
-    return _matching(_KEY_PREFIX, prefix, key, "key prefix (segments of [A-Za-z0-9_][A-Za-z0-9_.-]*)")
-
-
-def _one_of(value: Any, choices: tuple, key: str) -> Any:
-    if value not in choices:
-        raise ConfigError(f"{key}={value!r} must be one of {', '.join(map(str, choices))}")
-    return value
-
-
-def _kms_key_id(storage: dict) -> str | None:
-    """``storage.kms_key_id``: a key id, alias or ARN, only with ``aws:kms`` encryption (S3 rejects it
-    with SSE-S3)."""
-    kms_key_id = storage.get("kms_key_id")
-    if kms_key_id is None:
-        return None
-    if not str(storage["server_side_encryption"]).startswith("aws:kms"):
-        raise ConfigError("storage.kms_key_id needs storage.server_side_encryption aws:kms")
-    return _matching(_KMS_KEY_ID, kms_key_id, "storage.kms_key_id", "KMS key id, alias or ARN")
-
-
-@dataclass(frozen=True)
-class ShareConfig:
-    """Where HubSpot's share lives in Snowflake."""
-
-    database: str
-    schema: str
-    event_table: str
-
-
-@dataclass(frozen=True)
-class StorageConfig:
-    """Where objects are written: a local folder standing in for S3, or S3 itself."""
-
-    backend: str
-    local_root: Path
-    server_side_encryption: str
-    kms_key_id: str | None
-    staging_bucket: str
-    staging_prefix: str
-
-
-@dataclass(frozen=True)
-class DealConfig:
-    """Which deals become interactions, and as what."""
-
-    pipelines: tuple[str, ...]
-    add_to_cart_stages: tuple[str, ...]
-    closed_won_stages: tuple[str, ...]
-    add_to_cart_event_type: str
-    purchase_event_type: str
-    closed_won_implies_add_to_cart: bool
-
-
-@dataclass(frozen=True)
-class UnloadConfig:
-    """The warehouse-unload mode of the Personalize export (``personalize.unload``): Snowflake builds,
-    validates and unloads the interactions itself (``COPY INTO`` an external stage) instead of streaming
-    them through the worker.
-
-    ``stage`` is ``(database, schema, name)`` of an external stage on the Personalize bucket's root, made
-    with a storage integration; ``None`` (the local emulator, which cannot unload) makes the worker write
-    the same query's result to the same keys instead. ``workspace`` is ``(database, schema)`` where the run
-    may create its tables (a share is read-only); ``None`` is the connection's own schema.
-    """
-
-    enabled: bool = False
-    stage: tuple[str, str, str] | None = None
-    workspace: tuple[str, str] | None = None
-    max_file_size: int = 5 * 1024**3
-
-
-@dataclass(frozen=True)
-class PersonalizeConfig:
-    """The Personalize export: bucket, dataset group, mappings and minimums."""
-
-    bucket: str
-    dataset_group: str
-    schedule: str
-    lookback_days: int | None
-    earliest_timestamp: date
-    require_known_items: bool
-    event_types: dict[str, str | None]
-    event_types_without_items: tuple[str, ...]
-    deals: DealConfig
-    min_interactions: int
-    min_users_with_two_interactions: int
-    required_event_types: tuple[str, ...]
-    recommenders: tuple[str, ...]
-    chunk_rows: int = 500_000
-    unload: UnloadConfig = field(default_factory=UnloadConfig)
-
-    @property
-    def personalize_event_types(self) -> set[str]:
-        """Every EVENT_TYPE the export can produce."""
-        mapped = {name for name in self.event_types.values() if name}
-        return mapped | {self.deals.add_to_cart_event_type, self.deals.purchase_event_type}
-
-    @property
-    def train_prefix(self) -> str:
-        return f"train/{self.dataset_group}"
-
-    def dataset_uri(self, dataset: str) -> str:
-        """The published dataset's S3 URI (also its Airflow Asset URI; locally the bucket is a folder)."""
-        return f"s3://{self.bucket}/{self.train_prefix}/{dataset}.csv"
-
-    def run_prefix(self, export_date: date) -> str:
-        """Prefix of a run's manifest and quarantine files: outside ``train/``, where a JSON triggers."""
-        return f"runs/{self.dataset_group}/{export_date.isoformat()}"
-
-
-@dataclass(frozen=True)
-class HookConfig:
-    """The Hook export: bucket, key layout, file format and the metric definitions
-    (``metrics`` is a tuple of :class:`hubspot_pipeline.hook.metrics.MetricDefinition`)."""
-
-    bucket: str
-    region: str
-    key_prefix: str
-    runs_prefix: str
-    file_format: str
-    schedule: str
-    acl: str | None
-    max_range_days: int
-    metrics_file: Path
-    account_id_column: str
-    won_stages: tuple[str, ...]
-    metrics: tuple
-
-    @property
-    def files_uri(self) -> str:
-        """The S3 URI of the folder holding the data files (the Airflow Asset the DAG updates)."""
-        return f"s3://{self.bucket}/{self.key_prefix + '/' if self.key_prefix else ''}"
-
-    def data_key(self, metric_date: date) -> str:
-        """Key of the file for ``metric_date``: ``<key_prefix>/hook_export_YYYYMMDD.<csv|jsonl>``."""
-        name = f"hook_export_{metric_date:%Y%m%d}.{self.file_format}"
-        return f"{self.key_prefix}/{name}" if self.key_prefix else name
-
-
-ACCOUNT_ID_SOURCES = ("company_id", "external_id")
-IDENTITY_RESERVED_COLUMNS = frozenset({"CONTACT_ID", "EXTERNAL_ID", "EMAIL", "AGE", "GENDER"})
-DEFAULT_BLOCKED_VALUES = frozenset(
-    {"", "null", "none", "nil", "nan", "undefined", "0", "-1", "-", "anonymous", "unknown", "n/a", "test"}
-)
-DEFAULT_BLOCKED_EMAIL_PATTERNS = (
-    r"(test|tester|testing|example|sample|demo|dummy|fake|noreply|no-reply|donotreply|do-not-reply"
-    r"|none|null|unknown|anonymous|asdf|qwerty)@.*",
-    r".*@(test|example|invalid|localhost)(\.[a-z]+)?",
-    r".*\.(test|example|invalid|localhost|local)",
-)
-
-
-@dataclass(frozen=True)
-class IdentityConfig:
-    """Identity resolution (``hubspot_pipeline.identity``): identifiers, placeholders, free e-mail domains.
-    The defaults are those documented in ``include/config/pipeline.yaml``."""
-
-    anonymous_ids: tuple[str, ...] = ("VISITOR_ID",)
-    blocked_values: frozenset[str] = DEFAULT_BLOCKED_VALUES
-    blocked_email_patterns: tuple[str, ...] = DEFAULT_BLOCKED_EMAIL_PATTERNS
-    max_contacts_per_identifier: int | None = 50
-    max_external_id_length: int = 256
-    account_id: str = "company_id"
-    free_email_domains: tuple[str, ...] = ()
-    attribute_types: dict[str, str] = field(
-        default_factory=lambda: {"hubspot/age": "number", "hubspot/createdate": "date"}
-    )
-
-    @property
-    def anonymous_id_columns(self) -> dict[str, str]:
-        """Alias column → the ``OBJECTS_CONTACTS`` column it is read from (``PROPERTY_<alias>``)."""
-        return {name: f"PROPERTY_{name}" for name in self.anonymous_ids}
-
-
-@dataclass(frozen=True)
-class PipelineConfig:
-    """The whole configuration."""
-
-    snowflake_conn_id: str
-    personalize_s3_conn_id: str
-    hook_s3_conn_id: str
-    share: ShareConfig
-    storage: StorageConfig
-    personalize: PersonalizeConfig
-    hook: HookConfig | None = None
-    identity: IdentityConfig = IdentityConfig()
 
 
 def deep_merge(base: dict, override: dict) -> dict:
@@ -312,8 +117,6 @@ def _event_types(mapping: Any) -> dict[str, str | None]:
 
 
 def _hook_config(hook: dict) -> HookConfig:
-    from hubspot_pipeline.hook.metrics import load_metric_definitions
-
     file_format = hook["file_format"]
     if file_format not in ("csv", "jsonl"):
         raise ConfigError(f"hook.file_format={file_format!r} must be 'csv' or 'jsonl'")
@@ -321,19 +124,19 @@ def _hook_config(hook: dict) -> HookConfig:
     metrics_file = metrics_file if metrics_file.is_absolute() else PROJECT_ROOT / metrics_file
     definitions = load_metric_definitions(metrics_file)
     prefixes = {
-        key: _key_prefix(hook[key], f"hook.{key}", required=key == "runs_prefix")
+        key: key_prefix(hook[key], f"hook.{key}", required=key == "runs_prefix")
         for key in ("key_prefix", "runs_prefix")
     }
     if prefixes["runs_prefix"] == prefixes["key_prefix"]:
         raise ConfigError("hook.runs_prefix must differ from hook.key_prefix")
     return HookConfig(
-        bucket=_matching(_BUCKET, hook["bucket"], "hook.bucket", "bucket name"),
-        region=_matching(_REGION, hook["region"], "hook.region", "AWS region"),
+        bucket=matching(BUCKET_NAME, hook["bucket"], "hook.bucket", "bucket name"),
+        region=matching(AWS_REGION, hook["region"], "hook.region", "AWS region"),
         key_prefix=prefixes["key_prefix"],
         runs_prefix=prefixes["runs_prefix"],
         file_format=file_format,
         schedule=str(hook["schedule"]),
-        acl=None if hook.get("acl") is None else _one_of(hook["acl"], HOOK_ACLS, "hook.acl"),
+        acl=None if hook.get("acl") is None else one_of(hook["acl"], HOOK_ACLS, "hook.acl"),
         max_range_days=_positive_int(hook["max_range_days"], "hook.max_range_days"),
         metrics_file=metrics_file,
         account_id_column=definitions.account_id_column,
@@ -437,14 +240,14 @@ def parse_config(raw: dict) -> PipelineConfig:
         if lookback is not None and (not isinstance(lookback, int) or lookback < 1):
             raise ConfigError(f"personalize.lookback_days={lookback!r} must be a positive integer or null")
         return PipelineConfig(
-            snowflake_conn_id=_matching(
-                _CONN_ID, connections["snowflake"], "connections.snowflake", "connection id"
+            snowflake_conn_id=matching(
+                CONNECTION_ID, connections["snowflake"], "connections.snowflake", "connection id"
             ),
-            personalize_s3_conn_id=_matching(
-                _CONN_ID, connections["personalize_s3"], "connections.personalize_s3", "connection id"
+            personalize_s3_conn_id=matching(
+                CONNECTION_ID, connections["personalize_s3"], "connections.personalize_s3", "connection id"
             ),
-            hook_s3_conn_id=_matching(
-                _CONN_ID, connections["hook_s3"], "connections.hook_s3", "connection id"
+            hook_s3_conn_id=matching(
+                CONNECTION_ID, connections["hook_s3"], "connections.hook_s3", "connection id"
             ),
             share=ShareConfig(
                 database=sql_identifier(share["database"], "share.database"),
@@ -454,23 +257,21 @@ def parse_config(raw: dict) -> PipelineConfig:
             storage=StorageConfig(
                 backend=backend,
                 local_root=local_root if local_root.is_absolute() else PROJECT_ROOT / local_root,
-                server_side_encryption=_one_of(
+                server_side_encryption=one_of(
                     storage["server_side_encryption"],
                     SERVER_SIDE_ENCRYPTIONS,
                     "storage.server_side_encryption",
                 ),
-                kms_key_id=_kms_key_id(storage),
-                staging_bucket=_matching(
-                    _BUCKET, storage["staging_bucket"], "storage.staging_bucket", "bucket"
+                kms_key_id=kms_key_id_of(storage),
+                staging_bucket=matching(
+                    BUCKET_NAME, storage["staging_bucket"], "storage.staging_bucket", "bucket"
                 ),
-                staging_prefix=_key_prefix(
-                    storage["staging_prefix"], "storage.staging_prefix", required=True
-                ),
+                staging_prefix=key_prefix(storage["staging_prefix"], "storage.staging_prefix", required=True),
             ),
             personalize=PersonalizeConfig(
-                bucket=_matching(_BUCKET, personalize["bucket"], "personalize.bucket", "bucket name"),
-                dataset_group=_matching(
-                    _DATASET_GROUP,
+                bucket=matching(BUCKET_NAME, personalize["bucket"], "personalize.bucket", "bucket name"),
+                dataset_group=matching(
+                    DATASET_GROUP_NAME,
                     personalize["dataset_group"],
                     "personalize.dataset_group",
                     "dataset group name",
@@ -512,12 +313,3 @@ def parse_config(raw: dict) -> PipelineConfig:
 def load_config(*, use_airflow_variable: bool = False, override: dict | None = None) -> PipelineConfig:
     """Load and validate the configuration (tasks pass ``use_airflow_variable=True``)."""
     return parse_config(raw_config(use_airflow_variable=use_airflow_variable, override=override))
-
-
-def cron_interval(cron: str) -> timedelta:
-    """The time between two runs of a cron schedule (from two consecutive fire times)."""
-    from croniter import croniter
-
-    fire_times = croniter(cron, datetime(2024, 1, 1))
-    first = fire_times.get_next(float)
-    return timedelta(seconds=fire_times.get_next(float) - first)
