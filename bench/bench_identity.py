@@ -1,6 +1,6 @@
 """Benchmark: resolve 1,000,000 contacts with 3 identifier kinds (external id, e-mail, visitor id).
 
-Compares ``identity.resolution.resolve_users`` (every rule, the per-contact log with hashed identifiers)
+Compares ``identity.users.resolve_users`` (every rule, the per-contact log with hashed identifiers)
 with two baselines that only group contacts sharing any identifier, without rules or logs:
 
 - **DuckDB SQL label propagation**: the push-down a warehouse would run, two ``GROUP BY`` per round (each
@@ -84,7 +84,7 @@ def _rss_mb() -> float:
 
 def run_resolve_users(frame: pd.DataFrame) -> int:
     from hubspot_pipeline.config import IdentityConfig
-    from hubspot_pipeline.identity.resolution import resolve_users
+    from hubspot_pipeline.identity.users import resolve_users
 
     return resolve_users(frame, IdentityConfig()).members["USER_ID"].nunique()
 

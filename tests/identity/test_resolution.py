@@ -9,17 +9,12 @@ import pandas as pd
 import pytest
 
 from hubspot_pipeline.config import IdentityConfig, load_config
-from hubspot_pipeline.identity.resolution import (
-    IncomingLog,
-    connected_components,
-    contact_user_ids,
-    free_email_domains,
-    identify,
-    normalise_domain,
-    resolve_accounts,
-    resolve_events,
-    resolve_users,
-)
+from hubspot_pipeline.identity.accounts import resolve_accounts
+from hubspot_pipeline.identity.graph import connected_components
+from hubspot_pipeline.identity.identifiers import free_email_domains, normalise_domain
+from hubspot_pipeline.identity.log import IncomingLog
+from hubspot_pipeline.identity.resolve import identify
+from hubspot_pipeline.identity.users import contact_user_ids, resolve_events, resolve_users
 from hubspot_pipeline.quality.ledger import AccountingError
 
 CONFIG = load_config().identity

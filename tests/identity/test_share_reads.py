@@ -11,7 +11,9 @@ import pytest
 import yaml
 
 from hubspot_pipeline.config import load_config
-from hubspot_pipeline.identity.resolution import free_email_domains, identify, resolve_accounts
+from hubspot_pipeline.identity.accounts import resolve_accounts
+from hubspot_pipeline.identity.identifiers import free_email_domains
+from hubspot_pipeline.identity.resolve import identify
 from hubspot_pipeline.local.emulator import running_emulator
 from hubspot_pipeline.local.generator import DEFAULT_END_DATE, generate_share
 from hubspot_pipeline.local.quickstart import snowflake_connection

@@ -7,7 +7,7 @@ from datetime import date
 import pandas as pd
 
 from hubspot_pipeline.config import load_config
-from hubspot_pipeline.identity.resolution import contact_user_ids, resolve_users
+from hubspot_pipeline.identity.users import contact_user_ids, resolve_users
 from hubspot_pipeline.personalize.transform import (
     ExportWindow,
     build_items,

@@ -235,8 +235,8 @@ def contact_accounts(
     stage resolves it: contacts become users (:func:`resolve_users`), a user's
     account is its explicit company association first, else its e-mail domain's company (never a free
     e-mail provider's), and every contact of a user gets the user's account."""
-    from hubspot_pipeline.identity.resolution import resolve_accounts as resolve_user_accounts
-    from hubspot_pipeline.identity.resolution import resolve_users
+    from hubspot_pipeline.identity.accounts import resolve_accounts as resolve_user_accounts
+    from hubspot_pipeline.identity.users import resolve_users
 
     accounts = resolve_user_accounts(resolve_users(contacts, config), companies, links, config)
     mapping = accounts.contact_accounts[["CONTACT_ID", "COMPANY_ID"]].rename(

@@ -28,7 +28,9 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from hubspot_pipeline.config import PersonalizeConfig, PipelineConfig, load_config
 from hubspot_pipeline.formatting import clean_identifier, clean_text
-from hubspot_pipeline.identity.resolution import EVENT, IncomingLog, UserResolution, identify, resolve_events
+from hubspot_pipeline.identity.log import EVENT, IncomingLog
+from hubspot_pipeline.identity.resolve import identify
+from hubspot_pipeline.identity.users import UserResolution, resolve_events
 from hubspot_pipeline.personalize.chunks import ChunkPlan, part_key, plan_chunks
 from hubspot_pipeline.personalize.datasets import DATASETS, INTERACTIONS, Dataset
 from hubspot_pipeline.personalize.files import csv_bytes, dataset_csv, json_bytes, mlops_config

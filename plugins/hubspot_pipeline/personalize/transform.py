@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from hubspot_pipeline.config import PersonalizeConfig
 from hubspot_pipeline.formatting import clean_identifier, clean_text, to_boolean, to_epoch_seconds, to_number
-from hubspot_pipeline.identity.resolution import UserResolution
+from hubspot_pipeline.identity.users import UserResolution
 from hubspot_pipeline.personalize.datasets import INTERACTIONS, ITEMS, MAX_TEXTUAL_LENGTH, USERS, Dataset
 from hubspot_pipeline.quality.ledger import DatasetLedger
 
@@ -99,7 +99,7 @@ def build_items(products: pd.DataFrame, ledger: DatasetLedger) -> pd.DataFrame:
 
 
 def build_users(contacts: pd.DataFrame, resolution: UserResolution, ledger: DatasetLedger) -> pd.DataFrame:
-    """Candidate users: one per resolved user (:func:`hubspot_pipeline.identity.resolution.resolve_users` on
+    """Candidate users: one per resolved user (:func:`~hubspot_pipeline.identity.users.resolve_users` on
     ``contacts``), with the values of the user's recipient contact, falling back to its other contacts where
     the recipient has none. ``contacts`` may hold raw text or the typed attributes of the same rows; merged
     contacts and rows without a record id are skipped with their reason."""

@@ -28,7 +28,7 @@ import pandas as pd
 
 from hubspot_pipeline.config import PersonalizeConfig, ShareConfig, UnloadConfig
 from hubspot_pipeline.formatting import CONTROL_CHARACTERS_EXCEPT_NUL, UNICODE_SPACES
-from hubspot_pipeline.identity.resolution import (
+from hubspot_pipeline.identity.log import (
     EVENT,
     EVENT_WITHOUT_CONTACT,
     LOG_COLUMNS,
@@ -36,8 +36,8 @@ from hubspot_pipeline.identity.resolution import (
     STATUSES,
     SUCCESS,
     UNKNOWN_CONTACT,
-    UserResolution,
 )
+from hubspot_pipeline.identity.users import UserResolution
 from hubspot_pipeline.personalize.chunks import ChunkPlan
 from hubspot_pipeline.personalize.datasets import INTERACTIONS, Dataset
 from hubspot_pipeline.personalize.files import json_bytes
