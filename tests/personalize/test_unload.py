@@ -13,6 +13,7 @@ from sqlglot import exp
 
 from hubspot_pipeline.config import ConfigError, load_config
 from hubspot_pipeline.personalize.datasets import INTERACTIONS
+from hubspot_pipeline.personalize.rules import row_rules_of
 from hubspot_pipeline.personalize.transform import VALUE_NOT_A_NUMBER, repeated_key_reason
 from hubspot_pipeline.personalize.unload import (
     UnloadTables,
@@ -23,7 +24,6 @@ from hubspot_pipeline.personalize.unload import (
     unload_targets,
 )
 from hubspot_pipeline.quality.ledger import DatasetLedger
-from hubspot_pipeline.quality.validation import row_rules_of
 from hubspot_pipeline.share.session import render_sql
 
 UNLOAD = {"enabled": True, "stage": "analytics.personalize.export_stage", "workspace": "analytics.scratch"}

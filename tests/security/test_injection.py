@@ -169,8 +169,8 @@ def _rendered_templates(config) -> dict[str, str]:
 def _unload_variables(config) -> dict[str, dict]:
     """The structural variables the warehouse-unload mode renders its templates with, as it makes them."""
     from hubspot_pipeline.personalize.datasets import INTERACTIONS
+    from hubspot_pipeline.personalize.rules import row_rules_of
     from hubspot_pipeline.personalize.unload import UnloadTables, rule_variables, unload_targets
-    from hubspot_pipeline.quality.validation import row_rules_of
 
     tables = UnloadTables.for_run(config.personalize.unload, "2024-01-01/run")
     rules = row_rules_of(

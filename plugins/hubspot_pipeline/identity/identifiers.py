@@ -15,26 +15,12 @@ import pyarrow.compute as pc
 from hubspot_pipeline.config import IdentityConfig
 
 EXTERNAL_ID, EMAIL, ANONYMOUS_ID = "external_id", "email", "anonymous_id"
-
-
 KINDS = (EXTERNAL_ID, EMAIL, ANONYMOUS_ID)  # priority order: index 0 is the strongest
-
-
 HASH_LENGTH = 16
-
-
 FREE_EMAIL_DOMAINS_FILE = Path(__file__).resolve().parent / "data" / "free_email_domains.txt"
-
-
 _EMAIL = r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+"
-
-
 _CONTROL_CHARACTERS = r"[\x00-\x1f\x7f-\x9f\x{2028}\x{2029}]"  # RE2 syntax (pyarrow)
-
-
 TEXT = pd.StringDtype("pyarrow")
-
-
 _HOST = r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}"
 
 

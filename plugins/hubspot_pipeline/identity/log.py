@@ -14,17 +14,9 @@ from hubspot_pipeline.identity.identifiers import TEXT
 from hubspot_pipeline.quality.ledger import AccountingError
 
 USER, ACCOUNT, EVENT = "user", "account", "event"
-
-
 ENTITIES = (USER, ACCOUNT, EVENT)
-
-
 SUCCESS, SKIP, ERROR = "success", "skip", "error"
-
-
 STATUSES = (SUCCESS, SKIP, ERROR)
-
-
 LOG_COLUMNS = [
     "log",
     "record",
@@ -38,26 +30,12 @@ LOG_COLUMNS = [
     "account_domain",
     "reason",
 ]
-
-
 NO_RECORD_ID = "no record id"
-
-
 EVENT_WITHOUT_CONTACT = "event has no contact"
-
-
 UNKNOWN_CONTACT = "contact not among the resolved contacts"
-
-
 REPOINTED_FROM = "re-pointed from merged contact "
-
-
 DUPLICATE_ROW = "duplicate row of the same record id"
-
-
 MERGED = "merged into another contact of the same user"
-
-
 Note = pd.Series | np.ndarray | tuple[pd.Series | np.ndarray, str]
 
 

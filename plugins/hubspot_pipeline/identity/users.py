@@ -44,8 +44,6 @@ from hubspot_pipeline.identity.log import (
 )
 
 HUBSPOT_USER_PREFIX = "hubspot-"
-
-
 IDENTITY_COLUMNS = ("CONTACT_ID", "EXTERNAL_ID", "EMAIL")
 
 

@@ -306,7 +306,7 @@ def merge_incoming(summary: dict, part: dict) -> dict:
 
 def row_rules(run: ExportRun, published_items: set[str] | None = None) -> dict[str, dict]:
     """Per dataset, the rules beyond its column definitions its rows are validated against (keyword
-    arguments of :func:`~hubspot_pipeline.quality.validation.quarantine_invalid_rows`): allowed values, value
+    arguments of :func:`~hubspot_pipeline.personalize.rules.quarantine_invalid_rows`): allowed values, value
     bounds, and the items interactions may name (``published_items``, when known items are required)."""
     personalize, window_bounds = run.config.personalize, run.window.epoch_bounds()
     interactions: dict[str, dict] = {
@@ -334,7 +334,8 @@ def validate(run: ExportRun) -> dict:
 
 
 def _validate_datasets(run: ExportRun) -> dict:
-    from hubspot_pipeline.quality.validation import DatasetValidationError, check_dataset, raise_on_failures
+    from hubspot_pipeline.personalize.rules import check_dataset
+    from hubspot_pipeline.quality.validation import DatasetValidationError, raise_on_failures
 
     ledgers = run.load_ledgers("prepare")
     results: dict[str, list[dict]] = {}
@@ -384,7 +385,7 @@ def _validated_rows(
     """Quarantine the candidates failing a row rule (GX and referential checks; ``rules`` from
     :func:`row_rules`), then keep the first row of each unique key in output order; return the rows to
     publish, the quarantined rows and the check summaries."""
-    from hubspot_pipeline.quality.validation import quarantine_invalid_rows
+    from hubspot_pipeline.personalize.rules import quarantine_invalid_rows
 
     checked = quarantine_invalid_rows(candidates, dataset, **rules, suite_name=suite_name)
     ledger.quarantine(checked.quarantined["QUARANTINE_REASON"])
@@ -401,12 +402,12 @@ def _validate_interactions(
     """Build each chunk's candidate interactions (its events, and the deal interactions of its time range)
     and validate them (each candidate row, then the rows it will publish), then Personalize's minimums on
     the chunks' tallies; return the merged row and publishable summaries."""
-    from hubspot_pipeline.quality.validation import (
+    from hubspot_pipeline.personalize.rules import (
         InteractionTallies,
         check_dataset,
         check_interaction_minimums,
-        merge_summaries,
     )
+    from hubspot_pipeline.quality.validation import merge_summaries
 
     personalize, plan = run.config.personalize, run.load_plan()
     rules = row_rules(run, published_items)["interactions"]

@@ -55,8 +55,8 @@ from hubspot_pipeline.share.session import ShareSession, quote_identifier, rende
 from hubspot_pipeline.storage import ObjectStore
 
 if TYPE_CHECKING:
+    from hubspot_pipeline.personalize.rules import RowRule
     from hubspot_pipeline.personalize.tasks import ExportRun
-    from hubspot_pipeline.quality.validation import RowRule
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +191,7 @@ def account_outcomes(outcomes: pd.DataFrame, ledger: DatasetLedger) -> None:
 def rule_summaries(outcomes: pd.DataFrame, rules: list[RowRule], dataset: Dataset = INTERACTIONS) -> list:
     """One summary per row rule, counted from the quarantine reasons (a row's reasons are joined by
     ``"; "``): the rows it was checked on and the rows that failed it."""
-    from hubspot_pipeline.quality.validation import rule_summary
+    from hubspot_pipeline.personalize.rules import rule_summary
 
     checked = (outcomes["OUTCOME"] != "skipped") | (outcomes["REASON"] == repeated_key_reason(dataset))
     checked_rows = int(outcomes.loc[checked, "ROW_COUNT"].sum())
@@ -218,12 +218,12 @@ def validate_interactions(run: ExportRun, ledger: DatasetLedger, rule_options: d
     ``ledger``, summarise the row rules (``rule_options``: :func:`row_rules_of`
     keyword arguments), check no unique key repeats and Personalize's minimums on the tallies (GX). Stages
     the events' identity counts. Returns the row-rule and publishable summaries."""
-    from hubspot_pipeline.quality.validation import (
-        ExpectationSummary,
+    from hubspot_pipeline.personalize.rules import (
         InteractionTallies,
         check_interaction_minimums,
         row_rules_of,
     )
+    from hubspot_pipeline.quality.validation import ExpectationSummary
 
     personalize, tables = (
         run.config.personalize,

@@ -7,6 +7,7 @@ import os
 import pickle
 import subprocess
 import sys
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -14,12 +15,13 @@ import pandas as pd
 import pytest
 
 from hubspot_pipeline.personalize.datasets import DATASETS, INTERACTIONS, ITEMS, USERS, Dataset
-from hubspot_pipeline.quality.validation import (
-    QUARANTINE_REASON,
-    DatasetValidationError,
-    check_publishable,
+from hubspot_pipeline.personalize.rules import (
+    InteractionTallies,
+    check_dataset,
+    check_interaction_minimums,
     quarantine_invalid_rows,
 )
+from hubspot_pipeline.quality.validation import QUARANTINE_REASON, DatasetValidationError, raise_on_failures
 
 START = 1_700_000_000
 VALID_ROW = {
@@ -44,6 +46,51 @@ VALID_ROW = {
 }
 TYPED = {"string": "str", "long": "Int64", "int": "Int64", "float": "Float64", "boolean": "boolean"}
 EVENT_TYPES = {"View", "Purchase"}
+
+
+def check_publishable(
+    frames: Mapping[str, pd.DataFrame],
+    *,
+    min_interactions: int = 1000,
+    min_users_with_two: int = 25,
+    required_event_types: Collection[str] = ("View", "Purchase"),
+    allowed_values: Mapping[str, Mapping] | None = None,
+    value_bounds: Mapping[str, Mapping] | None = None,
+) -> list:
+    """Every dataset-level check ``validate`` runs, on whole frames: the summaries, raising on a failure.
+
+    ``frames`` maps dataset names to frames exactly as they will be written (``interactions`` is required,
+    ``items`` and ``users`` are checked when present): :func:`check_dataset` on each, and for interactions
+    :func:`check_interaction_minimums` on their counts. All checks run; if any fails,
+    ``DatasetValidationError`` lists all failures.
+    """
+    if INTERACTIONS.name not in frames:
+        raise ValueError("check_publishable needs an 'interactions' frame")
+    unknown = sorted(set(frames) - set(DATASETS))
+    if unknown:
+        raise ValueError(f"unknown dataset names {unknown}, expected some of {sorted(DATASETS)}")
+    allowed_values = allowed_values or {}
+    value_bounds = value_bounds or {}
+    summaries: list = []
+    for dataset in (dataset for name, dataset in DATASETS.items() if name in frames):
+        frame = frames[dataset.name]
+        summaries += check_dataset(
+            frame,
+            dataset,
+            allowed_values=allowed_values.get(dataset.name),
+            value_bounds=value_bounds.get(dataset.name),
+        )
+        if dataset is INTERACTIONS:
+            tallies = InteractionTallies()
+            tallies.add(frame)
+            summaries += check_interaction_minimums(
+                tallies,
+                min_interactions=min_interactions,
+                min_users_with_two=min_users_with_two,
+                required_event_types=required_event_types,
+            )
+    raise_on_failures(summaries)
+    return summaries
 
 
 def candidates(dataset: Dataset, *changes: dict, index: list[int] | None = None) -> pd.DataFrame:
