@@ -30,10 +30,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.sdk import Asset, Param, dag
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from hubspot_pipeline.config import load_config
+from hubspot_pipeline.dag_stages import dry_run_param, plan_task, stage_task
 
 CONFIG = load_config()
 SCHEDULE = CONFIG.hook.schedule if CONFIG.hook else "0 4 * * *"
@@ -71,65 +72,16 @@ def _date_param(title: str, description: str) -> Param:
             title="File format",
             description="csv or jsonl for this run. Empty: the configured format.",
         ),
-        "dry_run": Param(
-            False,
-            type="boolean",
-            title="Dry run",
-            description="Compute and validate, log the report, publish nothing.",
-        ),
+        "dry_run": dry_run_param("Compute and validate, log the report, publish nothing."),
     },
 )
 def hook_metrics_export():
-    @task(multiple_outputs=False)
-    def plan_run() -> dict:
-        """Fix the run's dates and staging prefix."""
-        from hubspot_pipeline.hook.tasks import plan_dates, run_key_for
-
-        context = get_current_context()
-        max_range_days = load_config(use_airflow_variable=True).hook.max_range_days
-        start, end = plan_dates(
-            context["params"], context.get("data_interval_start"), pendulum.now("UTC"), max_range_days
-        )
-        params = context["params"]
-        return {
-            "start": start.isoformat(),
-            "end": end.isoformat(),
-            "run_key": run_key_for(start, end, context["run_id"]),
-            "dry_run": bool(params.get("dry_run")),
-            "file_format": params.get("file_format"),
-        }
-
-    @task(multiple_outputs=False)
-    def extract(run: dict) -> dict:
-        from hubspot_pipeline.hook import tasks as hook_export
-
-        return hook_export.extract(hook_export.load_run(**run))
-
-    @task(multiple_outputs=False)
-    def resolve_accounts(run: dict) -> dict:
-        from hubspot_pipeline.hook import tasks as hook_export
-
-        return hook_export.resolve_accounts(hook_export.load_run(**run))
-
-    @task(multiple_outputs=False)
-    def build(run: dict) -> dict:
-        from hubspot_pipeline.hook import tasks as hook_export
-
-        return hook_export.build(hook_export.load_run(**run))
-
-    @task(multiple_outputs=False)
-    def validate(run: dict) -> dict:
-        from hubspot_pipeline.hook import tasks as hook_export
-
-        return hook_export.validate(hook_export.load_run(**run))
-
-    @task(multiple_outputs=False, outlets=HOOK_FILES)
-    def publish(run: dict) -> dict:
-        from hubspot_pipeline.hook import tasks as hook_export
-
-        return hook_export.publish(hook_export.load_run(**run))
-
-    run = plan_run()
+    run = plan_task("hook")()
+    extract = stage_task("hook", "extract")
+    resolve_accounts = stage_task("hook", "resolve_accounts")
+    build = stage_task("hook", "build")
+    validate = stage_task("hook", "validate")
+    publish = stage_task("hook", "publish", outlets=HOOK_FILES)
     extract(run) >> resolve_accounts(run) >> build(run) >> validate(run) >> publish(run)
 
 

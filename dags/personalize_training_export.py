@@ -29,10 +29,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.sdk import Asset, Param, dag
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from hubspot_pipeline.config import load_config
+from hubspot_pipeline.dag_stages import dry_run_param, plan_task, stage_task
 
 PERSONALIZE = load_config().personalize
 PUBLISHED_DATASETS = [
@@ -74,64 +75,16 @@ default_args = {
             title="Datasets to publish",
             description="Rerun only some datasets; all are still validated. config.json is always written.",
         ),
-        "dry_run": Param(
-            False,
-            type="boolean",
-            title="Dry run",
-            description="Validate and report (in the publish task's log), publish nothing.",
-        ),
+        "dry_run": dry_run_param("Validate and report (in the publish task's log), publish nothing."),
     },
 )
 def personalize_training_export():
-    @task(multiple_outputs=False)
-    def plan_run() -> dict:
-        """Fix the run's export date and staging prefix."""
-        from hubspot_pipeline.personalize.tasks import export_date_for, run_key_for
-
-        context = get_current_context()
-        export_date = export_date_for(
-            context["params"].get("export_date"),
-            context.get("data_interval_start"),
-            pendulum.now("UTC"),
-        )
-        params = context["params"]
-        return {
-            "export_date": export_date.isoformat(),
-            "run_key": run_key_for(export_date, context["run_id"]),
-            "datasets": list(params["datasets"]),
-            "dry_run": bool(params["dry_run"]),
-        }
-
-    @task(multiple_outputs=False)
-    def extract(run: dict) -> dict:
-        from hubspot_pipeline.personalize import tasks as personalize_export
-
-        return personalize_export.extract(personalize_export.load_run(**run))
-
-    @task(multiple_outputs=False)
-    def prepare(run: dict) -> dict:
-        from hubspot_pipeline.personalize import tasks as personalize_export
-
-        return personalize_export.prepare(personalize_export.load_run(**run))
-
-    @task(multiple_outputs=False)
-    def validate(run: dict) -> dict:
-        from hubspot_pipeline.personalize import tasks as personalize_export
-
-        return personalize_export.validate(personalize_export.load_run(**run))
-
-    @task(multiple_outputs=False, outlets=PUBLISHED_DATASETS)
-    def publish(run: dict) -> dict:
-        from hubspot_pipeline.personalize import tasks as personalize_export
-
-        return personalize_export.publish(personalize_export.load_run(**run))
-
-    run = plan_run()
-    extracted = extract(run)
-    prepared = prepare(run)
-    validated = validate(run)
-    published = publish(run)
-    extracted >> prepared >> validated >> published
+    run = plan_task("personalize")()
+    extract = stage_task("personalize", "extract")
+    prepare = stage_task("personalize", "prepare")
+    validate = stage_task("personalize", "validate")
+    publish = stage_task("personalize", "publish", outlets=PUBLISHED_DATASETS)
+    extract(run) >> prepare(run) >> validate(run) >> publish(run)
 
 
 personalize_training_export()

@@ -17,8 +17,10 @@ import io
 import json
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -140,6 +142,21 @@ def plan_dates(
 def run_key_for(start: date, end: date, run_id: str) -> str:
     """A staging prefix unique to the run: the dates and the run id made path-safe."""
     return f"{start.isoformat()}_{end.isoformat()}/{re.sub(r'[^A-Za-z0-9_.-]', '_', run_id)}"
+
+
+def plan_run(context: Mapping[str, Any], now: datetime) -> dict:
+    """What every task of a run is handed, from the ``plan_run`` task's context: the dates
+    (:func:`plan_dates`), the run's staging prefix, whether it is a dry run, the file format asked for."""
+    params = context["params"]
+    max_range_days = load_config(use_airflow_variable=True).hook.max_range_days
+    start, end = plan_dates(params, context.get("data_interval_start"), now, max_range_days)
+    return {
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "run_key": run_key_for(start, end, context["run_id"]),
+        "dry_run": bool(params.get("dry_run")),
+        "file_format": params.get("file_format"),
+    }
 
 
 def load_run(

@@ -15,12 +15,13 @@ import logging
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from itertools import chain
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -130,6 +131,19 @@ def export_date_for(requested: str | None, data_interval_start: datetime | None,
 def run_key_for(export_date: date, run_id: str) -> str:
     """A staging prefix unique to the run: the export date and the run id made path-safe."""
     return f"{export_date.isoformat()}/{re.sub(r'[^A-Za-z0-9_.-]', '_', run_id)}"
+
+
+def plan_run(context: Mapping[str, Any], now: datetime) -> dict:
+    """What every task of a run is handed, from the ``plan_run`` task's context: the export date
+    (:func:`export_date_for`), the run's staging prefix, the datasets to publish, whether it is a dry run."""
+    params = context["params"]
+    export_date = export_date_for(params.get("export_date"), context.get("data_interval_start"), now)
+    return {
+        "export_date": export_date.isoformat(),
+        "run_key": run_key_for(export_date, context["run_id"]),
+        "datasets": list(params["datasets"]),
+        "dry_run": bool(params["dry_run"]),
+    }
 
 
 def load_run(

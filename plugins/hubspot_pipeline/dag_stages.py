@@ -1,0 +1,40 @@
+"""The two shapes of task in the DAG files: ``plan_run``, which fixes what a run does from its context, and
+one task per stage of a product's ``tasks`` module, each handed that plan. The product's modules are
+imported when a task runs, not when the DAG file is parsed (they bring in pandas and Great Expectations)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import pendulum
+from airflow.sdk import Param, get_current_context, task
+
+
+def dry_run_param(description: str) -> Param:
+    """The ``dry_run`` run param both DAGs take: do everything but publish."""
+    return Param(False, type="boolean", title="Dry run", description=description)
+
+
+def plan_task(product: str):
+    """The ``plan_run`` task: ``hubspot_pipeline.<product>.tasks.plan_run`` on the task's context, now."""
+
+    @task(task_id="plan_run", multiple_outputs=False)
+    def plan_run() -> dict:
+        tasks = importlib.import_module(f"hubspot_pipeline.{product}.tasks")
+        return tasks.plan_run(get_current_context(), pendulum.now("UTC"))
+
+    return plan_run
+
+
+def stage_task(product: str, stage: str, **task_arguments: Any):
+    """An Airflow task ``stage`` running ``hubspot_pipeline.<product>.tasks.<stage>(load_run(**run))``;
+    ``task_arguments`` go to ``@task`` (e.g. ``outlets``)."""
+
+    @task(task_id=stage, multiple_outputs=False, **task_arguments)
+    def run_stage(run: dict) -> dict:
+        tasks = importlib.import_module(f"hubspot_pipeline.{product}.tasks")
+        return getattr(tasks, stage)(tasks.load_run(**run))
+
+    run_stage.__doc__ = f"Run ``hubspot_pipeline.{product}.tasks.{stage}`` on the planned run."
+    return run_stage
