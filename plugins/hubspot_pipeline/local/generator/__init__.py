@@ -21,6 +21,7 @@ from hubspot_pipeline.local.generator.columns import Window, random_stream
 from hubspot_pipeline.local.generator.crm import company_rows, contact_rows
 from hubspot_pipeline.local.generator.deals import deal_tables
 from hubspot_pipeline.local.generator.events import event_rows
+from hubspot_pipeline.local.generator.portal import Portal
 from hubspot_pipeline.local.share_schema import (
     DEFAULT_DATABASE,
     DEFAULT_EVENT_TABLE,
@@ -68,22 +69,13 @@ def generate_share(
         loader.append("ASSOCIATIONS_CONTACTS_TO_COMPANIES", memberships)
         product_model, rows = product_rows(random_stream(seed, "products"), products, window, dirty_share)
         loader.append("OBJECTS_PRODUCTS", rows)
+        portal = Portal(window, company_model, contact_model, product_model)
         deal_count = contacts // 2 if deals is None else deals
-        for table, rows in deal_tables(
-            random_stream(seed, "deals"),
-            deal_count,
-            contact_model,
-            company_model,
-            product_model,
-            window,
-            dirty_share,
-        ).items():
+        for table, rows in deal_tables(random_stream(seed, "deals"), deal_count, portal, dirty_share).items():
             loader.append(table, rows)
         total_events = days * events_per_day
         for chunk, start in enumerate(range(0, total_events, EVENT_CHUNK_ROWS)):
             size = min(EVENT_CHUNK_ROWS, total_events - start)
             chunk_rng = random_stream(seed, "events", chunk)
-            loader.append(
-                event_table, event_rows(chunk_rng, size, contact_model, product_model, window, dirty_share)
-            )
+            loader.append(event_table, event_rows(chunk_rng, size, portal, dirty_share))
         return dict(loader.row_counts)

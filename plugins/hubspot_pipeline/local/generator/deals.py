@@ -13,11 +13,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hubspot_pipeline.local.generator.catalogue import Products
 from hubspot_pipeline.local.generator.columns import (
     MS_PER_DAY,
     MS_PER_HOUR,
-    Window,
     below,
     concat,
     created_before,
@@ -29,8 +27,8 @@ from hubspot_pipeline.local.generator.columns import (
     text,
     weighted,
 )
-from hubspot_pipeline.local.generator.crm import Companies, Contacts
 from hubspot_pipeline.local.generator.dirt import DIRTY_KINDS, make_dirty
+from hubspot_pipeline.local.generator.portal import Portal
 from hubspot_pipeline.local.share_schema import (
     CHECKOUT_COMPLETED_STAGE_ID,
     CHECKOUT_PENDING_STAGE_ID,
@@ -74,10 +72,9 @@ def _line_items(
     return item_deal, weighted(rng, product_weights, len(item_deal))
 
 
-def _carts(
-    rng: np.random.Generator, size: int, contacts: Contacts, products: Products, window: Window
-) -> DealDraft:
+def _carts(rng: np.random.Generator, size: int, portal: Portal) -> DealDraft:
     """E-commerce checkouts of consumers: pending, or completed a few hours after the cart was created."""
+    contacts, products, window = portal.contacts, portal.products, portal.window
     consumer_activity = np.where(contacts.company < 0, contacts.activity, 0)
     contact = weighted(rng, consumer_activity if consumer_activity.any() else contacts.activity, size)
     created = window.start + rng.integers(0, window.end - window.start, size)
@@ -102,19 +99,13 @@ def _carts(
     )
 
 
-def _sales_deals(
-    rng: np.random.Generator,
-    size: int,
-    contacts: Contacts,
-    companies: Companies,
-    products: Products,
-    window: Window,
-) -> DealDraft:
+def _sales_deals(rng: np.random.Generator, size: int, portal: Portal) -> DealDraft:
     """B2B deals in HubSpot's default sales pipeline: one company, up to two of its contacts, B2B products.
 
     A fifth have no line items (and so no amount), 5% no company association; open deals mostly carry an
     expected close date, possibly after the window.
     """
+    contacts, companies, products, window = portal.contacts, portal.companies, portal.products, portal.window
     company = weighted(rng, companies.weights, size)
     # a deal's contacts are drawn from its company's business contacts, when it has any
     by_company = np.argsort(contacts.company, kind="stable")
@@ -168,35 +159,24 @@ def _merged(drafts: Sequence[DealDraft]) -> DealDraft:
     )
 
 
-def _deal_draft(
-    rng: np.random.Generator,
-    size: int,
-    contacts: Contacts,
-    companies: Companies,
-    products: Products,
-    window: Window,
-) -> DealDraft:
+def _deal_draft(rng: np.random.Generator, size: int, portal: Portal) -> DealDraft:
     """E-commerce carts, plus 30% sales deals when there are companies and B2B products."""
+    companies, products = portal.companies, portal.products
     sales_count = (
         int((rng.random(size) < 0.3).sum()) if len(companies.object_ids) and products.b2b.any() else 0
     )
-    drafts = [_carts(rng, size - sales_count, contacts, products, window)]
+    drafts = [_carts(rng, size - sales_count, portal)]
     if sales_count:
-        drafts.append(_sales_deals(rng, sales_count, contacts, companies, products, window))
+        drafts.append(_sales_deals(rng, sales_count, portal))
     return _merged(drafts)
 
 
 def deal_tables(
-    rng: np.random.Generator,
-    size: int,
-    contacts: Contacts,
-    companies: Companies,
-    products: Products,
-    window: Window,
-    dirty_share: float,
+    rng: np.random.Generator, size: int, portal: Portal, dirty_share: float
 ) -> dict[str, pa.Table]:
     """``size`` deals (``OBJECTS_DEALS``), their ``OBJECTS_LINE_ITEMS`` and their associations."""
-    draft = _deal_draft(rng, size, contacts, companies, products, window)
+    contacts, companies, products, window = portal.contacts, portal.companies, portal.products, portal.window
+    draft = _deal_draft(rng, size, portal)
     item_amounts = np.round(products.prices[draft.item_product] * draft.item_quantity, 2)
     deal_amounts = np.round(np.bincount(draft.item_deal, weights=item_amounts, minlength=size), 2)
     has_items = np.bincount(draft.item_deal, minlength=size) > 0

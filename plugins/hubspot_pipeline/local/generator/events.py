@@ -5,10 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from hubspot_pipeline.local.generator.catalogue import Products
 from hubspot_pipeline.local.generator.columns import (
     MS_PER_DAY,
-    Window,
     copy_rows,
     hex_ids,
     null_where,
@@ -19,8 +17,8 @@ from hubspot_pipeline.local.generator.columns import (
     timestamps,
     weighted,
 )
-from hubspot_pipeline.local.generator.crm import Contacts
 from hubspot_pipeline.local.generator.dirt import DIRTY_KINDS, DUPLICATE_EVENT, EVENTS, make_dirty
+from hubspot_pipeline.local.generator.portal import Portal
 from hubspot_pipeline.local.share_schema import ECOMMERCE_EVENT_TYPE_ID
 
 FUNNEL = ("View", "AddToCart", "ViewCart", "StartCheckout", "Purchase")
@@ -28,19 +26,13 @@ FUNNEL = ("View", "AddToCart", "ViewCart", "StartCheckout", "Purchase")
 SESSION_DEPTH_P = (0.62, 0.14, 0.08, 0.06, 0.10)
 
 
-def event_rows(
-    rng: np.random.Generator,
-    size: int,
-    contacts: Contacts,
-    products: Products,
-    window: Window,
-    dirty_share: float,
-) -> pa.Table:
+def event_rows(rng: np.random.Generator, size: int, portal: Portal, dirty_share: float) -> pa.Table:
     """``size`` custom events from shopping sessions that walk the :data:`FUNNEL` on one product.
 
     Sessions stop early (so ``View`` dominates), are busier towards the end of the window and at weekends,
     and a quarter of the cart-level events (``ViewCart``, ``StartCheckout``) carry no item.
     """
+    contacts, products, window = portal.contacts, portal.products, portal.window
     depth = rng.choice(np.arange(1, len(FUNNEL) + 1), size=size, p=SESSION_DEPTH_P)
     session = np.repeat(np.arange(size), depth)[:size]
     first_event = np.cumsum(depth) - depth
