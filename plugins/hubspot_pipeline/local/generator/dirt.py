@@ -42,45 +42,55 @@ class DirtyKind:
 
 DUPLICATE_EVENT = "duplicate_event"  # a whole event row repeated, ID included; not a column value
 EVENTS = "EVENTS"  # key of the event table in DIRTY_KINDS, whatever its configured name
+
+
+def _not_numbers(stem: str, column: str) -> tuple[DirtyKind, DirtyKind]:
+    """``<stem>_non_numeric`` and ``<stem>_negative``: text that is no number, and negative numbers."""
+    non_numeric = DirtyKind(f"{stem}_non_numeric", column, NON_NUMERIC)
+    return non_numeric, DirtyKind(f"{stem}_negative", column, NEGATIVE)
+
+
+# kinds that several tables have, in the same column
+EXTERNAL_ID_EMPTY = DirtyKind("external_id_empty", "PROPERTY_EXTERNAL_ID", EMPTY_IDS)
+EXTERNAL_ID_OVERLONG = DirtyKind("external_id_overlong", "PROPERTY_EXTERNAL_ID", (OVERLONG_ID,))
+NAME_NASTY = DirtyKind("name_nasty", "PROPERTY_NAME", NASTY_TEXT)
+CREATEDATE_GARBAGE = DirtyKind("createdate_garbage", "PROPERTY_CREATEDATE", GARBAGE_DATES)
+
+# per table; the order counts: the dirty rows are dealt out over the kinds in turn (a new order, a new share)
 DIRTY_KINDS: dict[str, tuple[DirtyKind, ...]] = {
     "OBJECTS_COMPANIES": (
-        DirtyKind("employees_non_numeric", "PROPERTY_NUMBEROFEMPLOYEES", NON_NUMERIC),
-        DirtyKind("employees_negative", "PROPERTY_NUMBEROFEMPLOYEES", NEGATIVE),
+        *_not_numbers("employees", "PROPERTY_NUMBEROFEMPLOYEES"),
         DirtyKind("domain_unnormalised", "PROPERTY_DOMAIN", ("https://www.Example.com/", " EXAMPLE.com ")),
-        DirtyKind("external_id_empty", "PROPERTY_EXTERNAL_ID", EMPTY_IDS),
-        DirtyKind("name_nasty", "PROPERTY_NAME", NASTY_TEXT),
-        DirtyKind("createdate_garbage", "PROPERTY_CREATEDATE", GARBAGE_DATES),
+        EXTERNAL_ID_EMPTY,
+        NAME_NASTY,
+        CREATEDATE_GARBAGE,
     ),
     "OBJECTS_CONTACTS": (
-        DirtyKind("age_non_numeric", "PROPERTY_AGE", NON_NUMERIC),
-        DirtyKind("age_negative", "PROPERTY_AGE", NEGATIVE),
-        DirtyKind("external_id_empty", "PROPERTY_EXTERNAL_ID", EMPTY_IDS),
-        DirtyKind("external_id_overlong", "PROPERTY_EXTERNAL_ID", (OVERLONG_ID,)),
+        *_not_numbers("age", "PROPERTY_AGE"),
+        EXTERNAL_ID_EMPTY,
+        EXTERNAL_ID_OVERLONG,
         DirtyKind(
             "email_malformed", "PROPERTY_EMAIL", ("not-an-email", " Mixed.Case@Gmail.COM ", "a@@b..com")
         ),
         DirtyKind("firstname_nasty", "PROPERTY_FIRSTNAME", NASTY_TEXT),
-        DirtyKind("createdate_garbage", "PROPERTY_CREATEDATE", GARBAGE_DATES),
+        CREATEDATE_GARBAGE,
     ),
     "OBJECTS_PRODUCTS": (
-        DirtyKind("price_non_numeric", "PROPERTY_PRICE", NON_NUMERIC),
-        DirtyKind("price_negative", "PROPERTY_PRICE", NEGATIVE),
-        DirtyKind("external_id_empty", "PROPERTY_EXTERNAL_ID", EMPTY_IDS),
-        DirtyKind("external_id_overlong", "PROPERTY_EXTERNAL_ID", (OVERLONG_ID,)),
+        *_not_numbers("price", "PROPERTY_PRICE"),
+        EXTERNAL_ID_EMPTY,
+        EXTERNAL_ID_OVERLONG,
         DirtyKind("category_overlong", "PROPERTY_CATEGORY_LEVEL_2", (OVERLONG_CATEGORY,)),
-        DirtyKind("name_nasty", "PROPERTY_NAME", NASTY_TEXT),
-        DirtyKind("createdate_garbage", "PROPERTY_CREATEDATE", GARBAGE_DATES),
+        NAME_NASTY,
+        CREATEDATE_GARBAGE,
     ),
     "OBJECTS_DEALS": (
-        DirtyKind("amount_non_numeric", "PROPERTY_AMOUNT", NON_NUMERIC),
-        DirtyKind("amount_negative", "PROPERTY_AMOUNT", NEGATIVE),
-        DirtyKind("createdate_garbage", "PROPERTY_CREATEDATE", GARBAGE_DATES),
+        *_not_numbers("amount", "PROPERTY_AMOUNT"),
+        CREATEDATE_GARBAGE,
         DirtyKind("closedate_garbage", "PROPERTY_CLOSEDATE", GARBAGE_DATES),
         DirtyKind("dealname_nasty", "PROPERTY_DEALNAME", NASTY_TEXT),
     ),
     "OBJECTS_LINE_ITEMS": (
-        DirtyKind("quantity_non_numeric", "PROPERTY_QUANTITY", NON_NUMERIC),
-        DirtyKind("quantity_negative", "PROPERTY_QUANTITY", NEGATIVE),
+        *_not_numbers("quantity", "PROPERTY_QUANTITY"),
         DirtyKind("price_non_numeric", "PROPERTY_PRICE", NON_NUMERIC),
         DirtyKind("product_id_unknown", "PROPERTY_HS_PRODUCT_ID", ("999999999999",)),
         DirtyKind("product_id_empty", "PROPERTY_HS_PRODUCT_ID", EMPTY_IDS),
@@ -92,8 +102,7 @@ DIRTY_KINDS: dict[str, tuple[DirtyKind, ...]] = {
         DirtyKind("item_id_overlong", "PROPERTY_ITEM_ID", (OVERLONG_ID,)),
         DirtyKind("user_id_empty", "PROPERTY_USER_ID", EMPTY_IDS),
         DirtyKind("event_type_unknown", "PROPERTY_EVENT_TYPE", UNKNOWN_EVENT_TYPES),
-        DirtyKind("price_non_numeric", "PROPERTY_ITEM_PRICE", NON_NUMERIC),
-        DirtyKind("price_negative", "PROPERTY_ITEM_PRICE", NEGATIVE),
+        *_not_numbers("price", "PROPERTY_ITEM_PRICE"),
         DirtyKind("item_name_nasty", "PROPERTY_ITEM_NAME", NASTY_TEXT),
         *(DirtyKind(name, "OCCURREDAT", (moment,)) for name, moment in OUT_OF_RANGE_TIMES.items()),
     ),
