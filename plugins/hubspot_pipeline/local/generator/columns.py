@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hubspot_pipeline.local.share_schema import OBJECT_ID_BASES, OBJECT_TYPE_IDS
+from hubspot_pipeline.local.share_schema import OBJECT_TYPE_IDS, object_ids
 
 MS_PER_DAY = 86_400_000
 MS_PER_HOUR = 3_600_000
@@ -149,7 +149,7 @@ def object_rows(
     updated = last_change + (rng.random(size) * (window.end - last_change)).astype(np.int64)
     ingested = np.minimum(updated + rng.integers(0, 6 * MS_PER_HOUR, size), window.end - 1)
     return {
-        "OBJECTID": pa.array(OBJECT_ID_BASES[table] + np.arange(1, size + 1)),
+        "OBJECTID": pa.array(object_ids(table, size)),
         "OBJECTTYPEID": pa.repeat(OBJECT_TYPE_IDS[table], size),
         "UPDATEDAT": timestamps(updated),
         "INGESTEDAT": timestamps(ingested),
