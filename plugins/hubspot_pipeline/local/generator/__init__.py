@@ -6,9 +6,10 @@ history ends on ``end_date``. Tables are built column by column with numpy and p
 into DuckDB; events are built in chunks of ``EVENT_CHUNK_ROWS``, so tens of millions of them fit in memory.
 
 One module per table family: ``crm`` (companies, contacts and their links), ``catalogue`` (products),
-``deals`` (deals, line items and their associations) and ``events``; they build on ``columns`` (the window,
-random streams, column helpers) and ``dirt`` (the dirty values: a ``dirty_share`` of each table's rows,
-``dirty_share=0`` for a clean share). This module writes the tables in order: :func:`generate_share`.
+``deals`` (deals, line items and their associations) and ``events``, the last two drawing from the
+``portal`` written before them; they build on ``columns`` (the window, random streams, column helpers) and
+``dirt`` (the dirty values: a ``dirty_share`` of each table's rows, ``dirty_share=0`` for a clean share).
+This module writes the tables in order: :func:`generate_share`.
 """
 
 from __future__ import annotations

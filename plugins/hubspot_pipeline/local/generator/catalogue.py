@@ -35,6 +35,8 @@ class ProductCategory:
     b2b: bool = False
 
 
+# a data table, in draw order: `duplicates` pairs two runs of its rows by their shape alone (the same
+# fields, as many nouns); kept on purpose
 PRODUCT_CATEGORIES = (
     ProductCategory("furniture", "chairs", ("Office Chair", "Armchair", "Dining Chair"), 150),
     ProductCategory("furniture", "tables", ("Work Table", "Coffee Table"), 250),
