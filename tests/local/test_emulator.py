@@ -8,10 +8,29 @@ import pytest
 import snowflake.connector
 from snowflake.connector import ProgrammingError
 
-from hubspot_pipeline.local.emulator import EmulatorError, running_emulator, start_emulator
+from hubspot_pipeline.local.emulator import EmulatorError, RunningEmulator, running_emulator, start_emulator
 from hubspot_pipeline.local.generator import generate_share
+from hubspot_pipeline.local.share_schema import DEFAULT_DATABASE, DEFAULT_SCHEMA
 
 SIZES = {"contacts": 80, "companies": 10, "products": 30, "days": 3, "events_per_day": 50}
+
+
+def _connection_parameters(
+    emulator: RunningEmulator, database: str = DEFAULT_DATABASE, schema: str = DEFAULT_SCHEMA
+) -> dict:
+    """Keyword arguments for ``snowflake.connector.connect`` reaching ``emulator``."""
+    return {
+        "user": "local",
+        "password": "local",
+        "account": "local",
+        "host": emulator.host,
+        "port": emulator.port,
+        "protocol": "http",
+        "database": database,
+        "schema": schema,
+        # without a timeout the connector retries a statement the emulator rejects forever
+        "network_timeout": 30,
+    }
 
 
 def _is_running(pid: int) -> bool:
@@ -27,14 +46,14 @@ def test_the_connector_queries_the_seeded_share_over_http_until_stopped_by_pid(t
     events_table = '"HUB_23826378_DB"."V2_DAILY"."EVENTS_AWS_E_COMMERCE_INTERACTIONS"'
 
     with running_emulator(tmp_path) as emulator:
-        with snowflake.connector.connect(**emulator.connection_parameters()) as connection:
+        with snowflake.connector.connect(**_connection_parameters(emulator)) as connection:
             cursor = connection.cursor()
             contacts = cursor.execute("SELECT COUNT(*) FROM OBJECTS_CONTACTS").fetchone()[0]
             views_sql = (
                 f"SELECT ID, OBJECTID, OCCURREDAT FROM {events_table} WHERE PROPERTY_EVENT_TYPE = %(type)s"
             )
             views = cursor.execute(views_sql, {"type": "View"}).fetch_pandas_all()
-        unseeded = emulator.connection_parameters(database="HUB_1_DB")
+        unseeded = _connection_parameters(emulator, database="HUB_1_DB")
         with snowflake.connector.connect(**unseeded) as connection, pytest.raises(ProgrammingError):
             connection.cursor().execute("SELECT COUNT(*) FROM OBJECTS_CONTACTS")
         assert _is_running(emulator.pid)

@@ -8,7 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hubspot_pipeline.local.generator import DEFAULT_END_DATE, DIRTY_KINDS, EVENTS, FUNNEL, generate_share
+from hubspot_pipeline.local.generator import DEFAULT_END_DATE, generate_share
+from hubspot_pipeline.local.generator.dirt import DIRTY_KINDS, EVENTS
+from hubspot_pipeline.local.generator.events import FUNNEL
 from hubspot_pipeline.local.share_schema import (
     CHECKOUT_COMPLETED_STAGE_ID,
     CHECKOUT_PENDING_STAGE_ID,

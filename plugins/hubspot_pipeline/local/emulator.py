@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hubspot_pipeline.local.share_schema import DEFAULT_DATABASE, DEFAULT_SCHEMA, FAKESNOW_ARROW_WARNING
+from hubspot_pipeline.local.share_schema import FAKESNOW_ARROW_WARNING
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -63,23 +63,6 @@ class RunningEmulator:
     port: int
     log_path: Path
     process: subprocess.Popen = field(repr=False)
-
-    def connection_parameters(
-        self, database: str = DEFAULT_DATABASE, schema: str = DEFAULT_SCHEMA
-    ) -> dict[str, Any]:
-        """Keyword arguments for ``snowflake.connector.connect`` reaching this emulator."""
-        return {
-            "user": "local",
-            "password": "local",
-            "account": "local",
-            "host": self.host,
-            "port": self.port,
-            "protocol": "http",
-            "database": database,
-            "schema": schema,
-            # without a timeout the connector retries a statement the emulator rejects forever
-            "network_timeout": 30,
-        }
 
 
 def free_port(host: str = DEFAULT_HOST) -> int:

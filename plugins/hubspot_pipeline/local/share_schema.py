@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 import pyarrow as pa
 
 from hubspot_pipeline.config import sql_identifier
@@ -43,6 +44,12 @@ OBJECT_ID_BASES = {
     "OBJECTS_LINE_ITEMS": 40_000_000_000,
     "OBJECTS_PRODUCTS": 50_000_000_000,
 }
+
+
+def object_ids(table: str, count: int) -> np.ndarray:
+    """The ``OBJECTID`` of ``count`` records of ``table`` in a local share: 1, 2, ... above its base."""
+    return OBJECT_ID_BASES[table] + np.arange(1, count + 1)
+
 
 Columns = tuple[tuple[str, str], ...]
 

@@ -22,8 +22,8 @@ from hubspot_pipeline.local.share_schema import (
     DEFAULT_SCHEMA,
     ECOMMERCE_EVENT_TYPE_ID,
     ECOMMERCE_PIPELINE_ID,
-    OBJECT_ID_BASES,
     OBJECT_TYPE_IDS,
+    object_ids,
     rebuilt_share,
 )
 
@@ -91,7 +91,7 @@ def _system_columns(table: str, object_ids: pd.Series, changed_at: pd.Series | p
 
 
 def _sequential_ids(table: str, count: int) -> pd.Series:
-    return pd.Series(range(OBJECT_ID_BASES[table] + 1, OBJECT_ID_BASES[table] + count + 1))
+    return pd.Series(object_ids(table, count))
 
 
 def _contact_ids(users: pd.DataFrame, frames: list[pd.DataFrame]) -> pd.Series:
