@@ -6,9 +6,9 @@ to Hook's bucket through its own AWS connection `hook_s3`: `<key_prefix>/hook_ex
 `.jsonl`) with `account_id`, `metric_date` and every metric of `include/config/hook_metrics.yaml`, in
 that order, one row per active account (zeros where nothing happened).
 
-**Tasks**: `plan_run` (the dates) → `extract` (SQL in `include/sql/hook/`, events chunked by month) →
-`resolve_accounts` (contact → account) → `build` (one set-based computation over the date range, one
-file per date, staged) → `validate` (Great Expectations: one row per account, ids present,
+**Tasks**: `plan_run` (the dates) → `extract` (SQL in `include/sql/share/` and `include/sql/hook/`, events
+chunked by month) → `resolve_accounts` (contact → account) → `build` (one set-based computation over the
+date range, one file per date, staged) → `validate` (Great Expectations: one row per account, ids present,
 `metric_date` = the file's date, exact columns in order, cumulative metrics never below the day before,
 stock metrics ≥ 0; a failure publishes nothing) → `publish` (files in date order, then the manifest under
 `_runs/`).

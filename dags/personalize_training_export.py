@@ -5,13 +5,13 @@ Reads HubSpot's Snowflake share (connection `hubspot_snowflake`) and publishes A
 training data for the "Maintaining Personalized Experiences with ML" stack:
 `train/<dataset_group>/{interactions,items,users}.csv`, then `config.json` (the stack's trigger).
 
-**Tasks**: `extract` (SQL in `include/sql/personalize/`; the warehouse counts events per day, which
-fails a share that cannot reach Personalize's minimums early and cuts the events into chunks of
-`personalize.chunk_rows`) → `prepare` (stable user ids, items, users, deal interactions, identity log) →
-`validate` (per chunk: event types mapped, Great Expectations quarantines bad rows with a reason,
-duplicates dropped; then Personalize's minimums on the chunks' tallies; a failure here publishes
-nothing) → `publish` (data files, manifest under `runs/<dataset_group>/<date>/`, then `config.json`).
-Memory is bounded by the chunk size, not by the history.
+**Tasks**: `extract` (SQL in `include/sql/share/` and `include/sql/personalize/`; the warehouse counts
+events per day, which fails a share that cannot reach Personalize's minimums early and cuts the events into
+chunks of `personalize.chunk_rows`) → `prepare` (stable user ids, items, users, deal interactions, identity
+log) → `validate` (per chunk: event types mapped, Great Expectations quarantines bad rows with a reason,
+duplicates dropped; then Personalize's minimums on the chunks' tallies; a failure here publishes nothing) →
+`publish` (data files, manifest under `runs/<dataset_group>/<date>/`, then `config.json`). Memory is bounded
+by the chunk size, not by the history.
 
 **Runs**: a scheduled run exports everything up to the end of its data interval's first day; a run
 triggered from the UI exports the `export_date` param (default: yesterday). Reruns rewrite the same keys

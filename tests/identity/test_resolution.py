@@ -374,7 +374,7 @@ def test_alias_columns_are_selected_as_quoted_identifiers():
     from hubspot_pipeline.share.session import render_sql
 
     config = load_config(override={"identity": {"anonymous_ids": ["visitor_id", "segment_id"]}})
-    sql = render_sql("personalize/contacts.sql", config.share, config.identity.anonymous_id_columns)
+    sql = render_sql("share/contacts.sql", config.share, config.identity.anonymous_id_columns)
     assert 'TO_VARCHAR("PROPERTY_VISITOR_ID") AS "VISITOR_ID",' in sql
     assert 'TO_VARCHAR("PROPERTY_SEGMENT_ID") AS "SEGMENT_ID",' in sql
 

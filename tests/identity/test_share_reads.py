@@ -1,5 +1,5 @@
 """The identity stage on a generated dirty share, through the Snowflake connector and the fakesnow emulator:
-the queries of include/sql/identity/, the accounting invariant, and the Personalize run's manifest, log and
+the queries of include/sql/share/, the accounting invariant, and the Personalize run's manifest, log and
 summary."""
 
 from __future__ import annotations
@@ -43,8 +43,9 @@ def query(template: str, parameters: dict | None = None) -> pd.DataFrame:
 
 
 def test_every_contact_account_and_event_of_a_dirty_share_is_accounted_for(connection):
-    contacts = query("identity/contacts.sql")
-    assert contacts.columns.tolist() == ["CONTACT_ID", "VISITOR_ID", "EXTERNAL_ID", "EMAIL"]
+    contacts = query("share/contacts.sql")
+    identifiers = ["CONTACT_ID", "EXTERNAL_ID", "EMAIL", "VISITOR_ID"]
+    assert contacts.columns.tolist() == [*identifiers, "AGE", "GENDER", "CREATEDATE"]
     everything = {"window_start": None, "window_end": "2100-01-02", "undated": True}
     events = query("personalize/custom_events.sql", everything)
     events = events.rename(columns={"EVENT_ID": "RECORD_ID"})
@@ -58,7 +59,7 @@ def test_every_contact_account_and_event_of_a_dirty_share_is_accounted_for(conne
     assert (merges["USER_ID"] != "hubspot-" + merges["CONTACT_ID"]).all()
     assert identity.users.user_ids.index.is_unique
 
-    companies, links = query("identity/companies.sql"), query("identity/contact_companies.sql")
+    companies, links = query("share/companies.sql"), query("share/contact_companies.sql")
     accounts = resolve_accounts(identity.users, companies, links, IDENTITY)
     assert len(accounts.log) == len(companies) == accounts.log["log"].str.endswith(".success").sum()
     assert set(accounts.user_accounts["VIA"]) == {"association", "domain"}

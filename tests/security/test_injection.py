@@ -100,7 +100,7 @@ def test_hook_column_names_from_the_metrics_file_are_rejected(field, tmp_path):
 
 # ------------------------------------------------------------------------------------- SQL templates
 
-TEMPLATE_VARIABLES = {"share", "event_table", "aliases", "event_sets", "filter_types"}
+TEMPLATE_VARIABLES = {"share", "event_table", "aliases", "event_sets", "filter_types", "line_items"}
 # the warehouse-unload mode's: table names, the row rules' structure, CSV columns, the unload's location
 TEMPLATE_VARIABLES |= {"result_table", "event_types", "user_map", "deal_candidates", "rules", "columns"}
 TEMPLATE_VARIABLES |= {"table", "stage", "path", "query", "max_file_size", "paged"}
@@ -149,6 +149,7 @@ def _rendered_templates(config) -> dict[str, str]:
     run = HookRun(config, date(2024, 1, 1), date(2024, 1, 2), "key")
     variables, _ = _event_query(run)
     unload = _unload_variables(config)
+    shared = {"share/deals.sql": {"line_items": True}}  # as Personalize reads it: every placeholder
     rendered = {}
     for path in sorted(SQL_DIR.rglob("*.sql")):
         name = path.relative_to(SQL_DIR).as_posix()
@@ -161,7 +162,10 @@ def _rendered_templates(config) -> dict[str, str]:
             rendered[name] = unload_statement(config.share, config.personalize.unload, "train/x.csv", lines)
         else:
             rendered[name] = render_sql(
-                name, config.share, config.identity.anonymous_id_columns, **unload.get(name, {})
+                name,
+                config.share,
+                config.identity.anonymous_id_columns,
+                **unload.get(name, shared.get(name, {})),
             )
     return rendered
 
@@ -211,7 +215,7 @@ def test_sql_templates_use_only_identifier_and_structure_variables():
 def test_rendered_sql_holds_quoted_identifiers_and_placeholders_only():
     rendered = _rendered_templates(_config_with_markers())
     macros = list(SQL_DIR.rglob("_*.sql"))
-    assert len(rendered) == len(list(SQL_DIR.rglob("*.sql"))) - len(macros) >= 24
+    assert len(rendered) == len(list(SQL_DIR.rglob("*.sql"))) - len(macros) >= 21
     for name, sql in rendered.items():
         code = _without_comments(sql)
         assert "Zq9" not in sql, name  # no free-text value, not even in a comment
@@ -225,7 +229,7 @@ def test_rendered_sql_holds_quoted_identifiers_and_placeholders_only():
         ), name
         assert re.findall(r"%\(([^)]*)\)s", code) == re.findall(r"%\((\w+)\)s", code), name
     placeholders = {name: set(re.findall(r"%\((\w+)\)s", sql)) for name, sql in rendered.items()}
-    assert placeholders["personalize/deal_line_items.sql"] == {"pipelines", "stages"}
+    assert placeholders["share/deals.sql"] == {"pipelines", "stages"}
     assert placeholders["hook/event_activity.sql"] >= {"day_start", "day_end", "event_set_1"}
 
 
@@ -259,8 +263,8 @@ def test_values_are_bound_so_an_injection_string_matches_nothing(small_share, mo
 
     def deal_rows(pipelines: tuple[str, ...]) -> int:
         parameters = {"pipelines": pipelines, "stages": stages}
-        template = "personalize/deal_line_items.sql"
-        return len(query_share(template, config.share, config.snowflake_conn_id, parameters))
+        template = "share/deals.sql"
+        return len(query_share(template, config.share, config.snowflake_conn_id, parameters, line_items=True))
 
     assert deal_rows(deals.pipelines) > 0
     # pasted into the SQL, this would read: IN ('x') OR ('1'='1'), every deal

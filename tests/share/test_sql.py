@@ -1,5 +1,5 @@
-"""The queries in include/sql/personalize/ through the Snowflake connector against the fakesnow emulator
-serving a generated dirty share (and none of the tutorial's query flaws)."""
+"""The queries in include/sql/share/ and include/sql/personalize/ through the Snowflake connector against the
+fakesnow emulator serving a generated dirty share (and none of the tutorial's query flaws)."""
 
 from __future__ import annotations
 
@@ -44,17 +44,17 @@ def table(name: str) -> str:
 
 def test_identifiers_are_quoted_and_upper_cased():
     lower = load_config(override={"share": {"database": "hub_23826378_db", "schema": "v2_daily"}}).share
-    sql = render_sql("personalize/contacts.sql", lower)
+    sql = render_sql("share/contacts.sql", lower)
     assert '"HUB_23826378_DB"."V2_DAILY"."OBJECTS_CONTACTS"' in sql
-    assert len(query_share("personalize/contacts.sql", lower, CONN_ID, {})) == scalar(
+    assert len(query_share("share/contacts.sql", lower, CONN_ID, {})) == scalar(
         f"SELECT COUNT(*) FROM {table('OBJECTS_CONTACTS')}"
     )
 
 
 def test_contacts_and_products_return_every_row():
-    contacts = query_share("personalize/contacts.sql", SHARE, CONN_ID, {})
+    contacts = query_share("share/contacts.sql", SHARE, CONN_ID, {})
     assert len(contacts) == scalar(f"SELECT COUNT(*) FROM {table('OBJECTS_CONTACTS')}") == 400
-    products = query_share("personalize/products.sql", SHARE, CONN_ID, {})
+    products = query_share("share/products.sql", SHARE, CONN_ID, {})
     assert len(products) == scalar(f"SELECT COUNT(*) FROM {table('OBJECTS_PRODUCTS')}") == 80
     assert products["PRODUCT_ID"].is_unique  # items come from the catalogue, not from events
 
@@ -86,7 +86,7 @@ def test_custom_events_use_the_event_id_and_respect_the_window():
 
 
 def test_deal_line_items_filter_pipelines_and_stages_and_keep_deals_without_items():
-    rows = query_share("personalize/deal_line_items.sql", SHARE, CONN_ID, DEAL_PARAMETERS)
+    rows = query_share("share/deals.sql", SHARE, CONN_ID, DEAL_PARAMETERS, line_items=True)
     assert set(rows["DEAL_STAGE"]) <= set(DEAL_PARAMETERS["stages"])  # flaw 3: stages and pipeline filtered
     other_pipeline_deals = scalar(
         f"SELECT COUNT(*) FROM {table('OBJECTS_DEALS')} WHERE PROPERTY_PIPELINE NOT IN (%(pipelines)s)",
@@ -101,11 +101,18 @@ def test_deal_line_items_filter_pipelines_and_stages_and_keep_deals_without_item
             DEAL_PARAMETERS,
         )["OBJECTID"]
     )
-    assert set(rows["DEAL_ID"]) == ecommerce_deal_ids
+    assert set(rows["DEAL_ID"]) == {str(deal_id) for deal_id in ecommerce_deal_ids}  # ids as text
     with_items = rows.dropna(subset=["LINE_ITEM_ID"])
     assert not with_items.duplicated(["DEAL_ID", "LINE_ITEM_ID"]).any()  # one row per line item (flaw 1)
     assert with_items.groupby("DEAL_ID").size().max() > 1  # deals with several line items
     assert with_items["ITEM_ID"].notna().mean() > 0.9  # the product's external id, through the line item
+
+
+def test_deals_without_line_items_are_every_deal_once():
+    deals = query_share("share/deals.sql", SHARE, CONN_ID, {}, line_items=False)
+    assert len(deals) == scalar(f"SELECT COUNT(*) FROM {table('OBJECTS_DEALS')}") > 0
+    assert deals["DEAL_ID"].is_unique and "LINE_ITEM_ID" not in deals.columns
+    assert deals["COMPANY_ID"].notna().any() and deals["IS_CLOSED"].any()
 
 
 def test_a_missing_table_fails_fast_naming_it():

@@ -123,11 +123,12 @@ def prepare_inputs(
 ) -> MetricInputs:
     """Normalise the extracted frames and tie contacts and deals to account positions (file row order).
 
-    ``contact_accounts`` maps ``CONTACT_ID`` → ``ACCOUNT_ID`` (the identity stage's resolution).
+    ``companies`` (``COMPANY_ID``, ``CREATEDATE``) are the accounts; ``contact_accounts`` maps
+    ``CONTACT_ID`` → ``ACCOUNT_ID`` (the identity stage's resolution).
     """
-    account_ids = account_order(_id_text(companies["ACCOUNT_ID"]))
+    account_ids = account_order(_id_text(companies["COMPANY_ID"]))
     created = pd.Series(
-        _days_from_text(companies["CREATEDATE"]).to_numpy(), index=_id_text(companies["ACCOUNT_ID"])
+        _days_from_text(companies["CREATEDATE"]).to_numpy(), index=_id_text(companies["COMPANY_ID"])
     )
     created = created[~created.index.duplicated()]
     accounts = pd.DataFrame(

@@ -176,8 +176,9 @@ def load_run(
 
 
 def render_hook_sql(template_name: str, run: HookRun, **variables) -> str:
-    """Render ``include/sql/hook/<template_name>``: quoted share identifiers, plus structural variables
-    (counts and flags, never values)."""
+    """Render ``include/sql/hook/<template_name>`` (the event queries; the other tables are read by the
+    queries of ``include/sql/share/``): quoted share identifiers, plus structural variables (counts and
+    flags, never values)."""
     return render_sql(f"hook/{template_name}", run.config.share, **variables)
 
 
@@ -212,13 +213,12 @@ def extract(run: HookRun) -> dict[str, int]:
     variables, event_parameters = _event_query(run)
     aliases = run.config.identity.anonymous_id_columns
     queries: dict[str, tuple[str, dict, dict]] = {  # name: (template, bound parameters, template variables)
-        "companies": ("hook/companies.sql", {}, {}),
-        "contacts": ("hook/contacts.sql", {}, {}),
-        # the identity stage's inputs: its own queries (include/sql/identity/)
-        "identity_contacts": ("identity/contacts.sql", {}, {}),
-        "identity_companies": ("identity/companies.sql", {}, {}),
-        "identity_links": ("identity/contact_companies.sql", {}, {}),
-        "deals": ("hook/deals.sql", {}, {}),
+        # the queries both products read (include/sql/share/), each table once: contacts and companies feed
+        # both the identity stage (resolve_accounts) and the metrics (build)
+        "companies": ("share/companies.sql", {}, {}),
+        "contacts": ("share/contacts.sql", {}, {}),
+        "contact_companies": ("share/contact_companies.sql", {}, {}),
+        "deals": ("share/deals.sql", {}, {"line_items": False}),
         "event_totals": (
             "hook/event_totals.sql",
             {**event_parameters, "day_end": _midnight(run.start)},
@@ -251,10 +251,16 @@ def contact_accounts(
     """Each contact's account (``CONTACT_ID`` → ``ACCOUNT_ID``, the HubSpot company id) as the identity
     stage resolves it: contacts become users (:func:`resolve_users`), a user's
     account is its explicit company association first, else its e-mail domain's company (never a free
-    e-mail provider's), and every contact of a user gets the user's account."""
+    e-mail provider's), and every contact of a user gets the user's account.
+
+    ``contacts`` and ``companies`` (as ``share/contacts.sql`` and ``share/companies.sql`` read them) are
+    cut to their identifiers, in this order: two rows of one record id are told apart by the other
+    columns, in column order."""
     from hubspot_pipeline.identity.accounts import resolve_accounts as resolve_user_accounts
     from hubspot_pipeline.identity.users import resolve_users
 
+    contacts = contacts[["CONTACT_ID", *config.anonymous_ids, "EXTERNAL_ID", "EMAIL"]]
+    companies = companies[["COMPANY_ID", "EXTERNAL_ID", "DOMAIN"]]
     accounts = resolve_user_accounts(resolve_users(contacts, config), companies, links, config)
     mapping = accounts.contact_accounts[["CONTACT_ID", "COMPANY_ID"]].rename(
         columns={"COMPANY_ID": "ACCOUNT_ID"}
@@ -265,11 +271,11 @@ def contact_accounts(
 def resolve_accounts(run: HookRun) -> dict[str, int]:
     """Map every contact to its account (``CONTACT_ID`` → ``ACCOUNT_ID``) and stage the mapping."""
     sources = {
-        name: run.staging.get_frame(run.staging_key(f"source/identity_{name}.parquet"))
-        for name in ("contacts", "companies", "links")
+        name: run.staging.get_frame(run.staging_key(f"source/{name}.parquet"))
+        for name in ("contacts", "companies", "contact_companies")
     }
     mapping = contact_accounts(
-        sources["contacts"], sources["companies"], sources["links"], run.config.identity
+        sources["contacts"], sources["companies"], sources["contact_companies"], run.config.identity
     )
     run.staging.put_frame(run.staging_key("contact_accounts.parquet"), mapping)
     return {"contacts": len(sources["contacts"]), "contacts_with_account": len(mapping)}

@@ -64,11 +64,14 @@ from hubspot_pipeline.storage import ObjectStore, object_store
 log = logging.getLogger(__name__)
 
 DAG_ID = "personalize_training_export"
-SOURCE_QUERIES = {  # staged whole; the events are streamed in chunks
-    "contacts": "personalize/contacts.sql",
-    "products": "personalize/products.sql",
-    "deal_line_items": "personalize/deal_line_items.sql",
+SOURCE_QUERIES = {  # staged whole; the events are streamed in chunks (the queries both products read)
+    "contacts": "share/contacts.sql",
+    "products": "share/products.sql",
+    "deal_line_items": "share/deals.sql",
 }
+# columns of those queries that only the Hook export uses, not staged: the contact columns besides the
+# identifiers are the users' attributes (AGE, GENDER)
+HOOK_ONLY_COLUMNS = {"contacts": ["CREATEDATE"]}
 EVENTS_QUERY = "personalize/custom_events.sql"
 DATASET_ORDER = ("items", "users", "interactions")
 
@@ -180,10 +183,17 @@ def extract(run: ExportRun) -> dict[str, int]:
             "stages": personalize.deals.add_to_cart_stages + personalize.deals.closed_won_stages,
         },
     }
+    variables = {"deal_line_items": {"line_items": True}}  # the deals of those pipelines and stages
     counts = {}
     with share_session(run.config.share, run.config.snowflake_conn_id) as query:
         for source, template in SOURCE_QUERIES.items():
-            frame = query(template, parameters[source], aliases=run.config.identity.anonymous_id_columns)
+            frame = query(
+                template,
+                parameters[source],
+                aliases=run.config.identity.anonymous_id_columns,
+                **variables.get(source, {}),
+            )
+            frame = frame.drop(columns=HOOK_ONLY_COLUMNS.get(source, []))
             run.staging.put_frame(run.staging_key(f"source/{source}.parquet"), frame)
             counts[source] = len(frame)
             log.info("extracted %s rows from %s", len(frame), source)

@@ -228,8 +228,10 @@ def query_share(
     conn_id: str,
     parameters: dict[str, Any],
     aliases: Mapping[str, str] | None = None,
+    **variables: Any,
 ) -> pd.DataFrame:
-    """Render an ``include/sql`` query for the share and fetch its result through ``conn_id`` (one query
-    on its own connection; see :func:`share_session`)."""
+    """Render an ``include/sql`` query for the share (structural ``variables`` as :func:`render_sql` takes
+    them) and fetch its result through ``conn_id`` (one query on its own connection; see
+    :func:`share_session`)."""
     with share_session(share, conn_id) as query:
-        return query(template_name, parameters, aliases)
+        return query(template_name, parameters, aliases, **variables)

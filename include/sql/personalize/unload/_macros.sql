@@ -25,3 +25,13 @@ NULLIF(TRIM(REGEXP_REPLACE({{ expression }}, %(control_characters)s, ' '), %(whi
     {%- endif %}{{ " || ',' ||" if not loop.last }}
 {%- endfor %} AS "{% for _, header, _ in columns %}{{ header }}{{ "," if not loop.last }}{% endfor %}"
 {%- endmacro %}
+
+{#- When `paged`, only the rows of one page of the result, in time order (the worker's stand-in for COPY INTO
+    reads the result a page at a time): times in [page_start, page_end), either end open when null, and
+    with `undated` the rows without a time; appended to the query's WHERE condition. -#}
+{% macro in_page(paged) -%}
+{%- if paged %}
+    AND ((TIMESTAMP >= %(page_start)s OR %(page_start)s IS NULL)
+        AND (TIMESTAMP < %(page_end)s OR %(page_end)s IS NULL) OR (%(undated)s AND TIMESTAMP IS NULL))
+{%- endif %}
+{%- endmacro %}
