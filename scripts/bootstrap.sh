@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sourced by demo.sh and test.sh: creates .venv with the pinned requirements (reinstalling only when
-# requirements.txt changes) and points Airflow at this project. Needs Python >= 3.11 and pip.
+# Sourced by demo.sh and test.sh: creates .venv with requirements-dev.txt at the exact versions of
+# constraints.txt (reinstalling only when one of the requirement files or the constraints change) and
+# points Airflow at this project. Needs Python >= 3.11 (tested: 3.11) and pip.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -11,12 +12,15 @@ if [ ! -x .venv/bin/python ]; then
   echo "==> creating .venv"
   "$PYTHON" -m venv .venv
 fi
-wanted="$(sha256sum requirements.txt | cut -d' ' -f1)"
+requirement_files=(requirements.txt requirements-local.txt requirements-dev.txt constraints.txt)
+wanted="$(sha256sum "${requirement_files[@]}" | sha256sum | cut -d' ' -f1)"
 if [ "$(cat .venv/.requirements.sha256 2>/dev/null || true)" != "$wanted" ]; then
-  echo "==> installing requirements.txt into .venv (first time: about 2 minutes; log: var/logs/pip-install.log)"
+  echo "==> installing requirements-dev.txt (-c constraints.txt) into .venv" \
+       "(first time: about 2 minutes; log: var/logs/pip-install.log)"
   mkdir -p var/logs
   if ! { .venv/bin/python -m pip install --disable-pip-version-check --upgrade pip \
-         && .venv/bin/python -m pip install --disable-pip-version-check -r requirements.txt; } \
+         && .venv/bin/python -m pip install --disable-pip-version-check \
+              -r requirements-dev.txt -c constraints.txt; } \
        > var/logs/pip-install.log 2>&1; then
     tail -n 40 var/logs/pip-install.log >&2
     echo "pip install failed; full log: var/logs/pip-install.log" >&2

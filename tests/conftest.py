@@ -20,8 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from hubspot_pipeline.local.tutorial import TUTORIAL_SAMPLE_DIR
+
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_DIR = ROOT.parent / "shared" / "data" / "hubspot-tutorial-sample"
+SAMPLE_DIR = TUTORIAL_SAMPLE_DIR  # in the package: plugins/hubspot_pipeline/local/tutorial_sample/
 
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="airflow-home-"))
 os.environ.update(

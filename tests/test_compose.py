@@ -56,6 +56,25 @@ def test_local_executor_by_default_celery_as_a_profile(compose):
             assert "redis" not in service.get("depends_on", {}), name
 
 
+def test_containers_install_the_runtime_requirements_only(compose):
+    """Every Airflow container installs requirements.txt (no Airflow, no test tools: see
+    tests/test_requirements.py) and nothing else; only the local share adds the emulator's file."""
+    common = compose["x-airflow-common"]
+    runtime = "-r /opt/airflow/requirements.txt"
+    installs = common["environment"]["_PIP_ADDITIONAL_REQUIREMENTS"]
+    assert installs == "${AIRFLOW_PIP_REQUIREMENTS-" + runtime + "}"
+    assert "./requirements.txt:/opt/airflow/requirements.txt:ro" in common["volumes"]
+    assert _env_example()["AIRFLOW_PIP_REQUIREMENTS"] == runtime
+    local_share = compose["services"]["hubspot-share"]["environment"]["_PIP_ADDITIONAL_REQUIREMENTS"]
+    assert local_share.split("}", 1)[1].split() == ["-r", "/opt/airflow/requirements-local.txt"]
+    for name, service in compose["services"].items():
+        installs = service.get("environment", {}).get("_PIP_ADDITIONAL_REQUIREMENTS", "")
+        assert "requirements-dev" not in installs and "constraints" not in installs, name
+        if name != "hubspot-share":
+            assert "requirements-local" not in installs, name
+    assert not [volume for volume in common["volumes"] if "requirements-dev" in volume]
+
+
 def test_env_example_has_the_three_connections_and_no_real_secrets():
     env = _env_example()
     for key in CONNECTIONS:

@@ -45,7 +45,8 @@ def generated_share(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tutorial_sample_dir() -> Path:
-    """The folder of the tutorial's sample CSVs (``../shared`` beside the checkout); missing is a failure."""
+    """The folder of the tutorial's sample CSVs (in the package, ``local/tutorial_sample``); missing is a
+    failure."""
     assert (SAMPLE_DIR / "items.csv").exists(), f"tutorial sample not found in {SAMPLE_DIR}"
     return SAMPLE_DIR
 

@@ -18,10 +18,10 @@ from pathlib import Path
 
 from hubspot_pipeline.config import PROJECT_ROOT, ShareConfig, load_config
 from hubspot_pipeline.local.emulator import RunningEmulator, running_emulator
+from hubspot_pipeline.local.tutorial import TUTORIAL_SAMPLE_DIR
 
 VAR_DIR = PROJECT_ROOT / "var"
 SHARE_DIR = VAR_DIR / "share"
-TUTORIAL_SAMPLE_DIR = PROJECT_ROOT.parent / "shared" / "data" / "hubspot-tutorial-sample"
 TUTORIAL_EXPORT_DATE = date(2024, 2, 13)  # the sample's last event day
 DAG_ID = "personalize_training_export"
 HOOK_DAG_ID = "hook_metrics_export"

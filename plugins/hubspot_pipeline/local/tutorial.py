@@ -27,6 +27,9 @@ from hubspot_pipeline.local.share_schema import (
     rebuilt_share,
 )
 
+# the sample ships inside the package (MIT, see its LICENSE and README.md), found next to this module so
+# that a deployment shipping plugins/ has it too
+TUTORIAL_SAMPLE_DIR = Path(__file__).resolve().parent / "tutorial_sample"
 ITEMS_FILE = "items.csv"
 USERS_FILE = "email.csv"
 EVENT_FILES = tuple(f"custom-event-interactions-set-{number}.csv" for number in range(1, 6))
