@@ -3,7 +3,7 @@
 -- the Personalize user attributes and the create date (the Hook export's contacts created), as text.
 -- Property values are loosely typed in HubSpot; they are read as text and cast (or rejected) by the
 -- pipeline, so one bad value never fails the query. Identifiers are normalised and resolved into users by
--- hubspot_pipeline.identity.resolution.resolve_users; each product keeps the columns it uses.
+-- hubspot_pipeline.identity.users.resolve_users; each product keeps the columns it uses.
 SELECT
     TO_VARCHAR(OBJECTID) AS CONTACT_ID,
     TO_VARCHAR(PROPERTY_EXTERNAL_ID) AS EXTERNAL_ID,

@@ -33,7 +33,11 @@ SELECT
     TO_VARCHAR(line_items.PROPERTY_PRICE) AS UNIT_PRICE
 {%- endif %}
 FROM {{ share }}."OBJECTS_DEALS" AS deals
-LEFT JOIN {{ share }}."PIPELINE_STAGES" AS stages
+LEFT JOIN (  -- one row per stage, so a stage listed twice never repeats a deal
+    SELECT PIPELINEID, STAGEID, MAX(IFF(ISCLOSED, 1, 0)) = 1 AS ISCLOSED
+    FROM {{ share }}."PIPELINE_STAGES"
+    GROUP BY PIPELINEID, STAGEID
+) AS stages
     ON stages.PIPELINEID = TO_VARCHAR(deals.PROPERTY_PIPELINE)
     AND stages.STAGEID = TO_VARCHAR(deals.PROPERTY_DEALSTAGE)
 {{- lowest_associated("ASSOCIATIONS_DEALS_TO_COMPANIES", "COMPANY_OBJECTID", "COMPANY_ID", "deal_companies") }}
