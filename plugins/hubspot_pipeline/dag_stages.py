@@ -17,24 +17,26 @@ def dry_run_param(description: str) -> Param:
 
 
 def plan_task(product: str):
-    """The ``plan_run`` task: ``hubspot_pipeline.<product>.tasks.plan_run`` on the task's context, now."""
+    """The ``plan_run`` task: ``hubspot_pipeline.<product>.run.plan_run`` on the task's context, now."""
 
     @task(task_id="plan_run", multiple_outputs=False)
     def plan_run() -> dict:
-        tasks = importlib.import_module(f"hubspot_pipeline.{product}.tasks")
-        return tasks.plan_run(get_current_context(), pendulum.now("UTC"))
+        runs = importlib.import_module(f"hubspot_pipeline.{product}.run")
+        return runs.plan_run(get_current_context(), pendulum.now("UTC"))
 
     return plan_run
 
 
 def stage_task(product: str, stage: str, **task_arguments: Any):
-    """An Airflow task ``stage`` running ``hubspot_pipeline.<product>.tasks.<stage>(load_run(**run))``;
+    """An Airflow task ``stage`` running ``hubspot_pipeline.<product>.tasks.<stage>`` on the run
+    ``hubspot_pipeline.<product>.run.load_run`` rebuilds from the plan;
     ``task_arguments`` go to ``@task`` (e.g. ``outlets``)."""
 
     @task(task_id=stage, multiple_outputs=False, **task_arguments)
-    def run_stage(run: dict) -> dict:
+    def run_stage(plan: dict) -> dict:
+        runs = importlib.import_module(f"hubspot_pipeline.{product}.run")
         tasks = importlib.import_module(f"hubspot_pipeline.{product}.tasks")
-        return getattr(tasks, stage)(tasks.load_run(**run))
+        return getattr(tasks, stage)(runs.load_run(**plan))
 
     run_stage.__doc__ = f"Run ``hubspot_pipeline.{product}.tasks.{stage}`` on the planned run."
     return run_stage

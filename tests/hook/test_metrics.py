@@ -20,7 +20,8 @@ from hubspot_pipeline.config.hook_metrics import (
 )
 from hubspot_pipeline.hook.engine import MetricEngine, MetricInputs, render_files
 from hubspot_pipeline.hook.metrics import day_number, month_chunks
-from hubspot_pipeline.hook.tasks import plan_dates, render_hook_sql
+from hubspot_pipeline.hook.run import plan_dates
+from hubspot_pipeline.hook.tasks import render_hook_sql
 
 NOW = datetime(2024, 3, 10, 12, tzinfo=UTC)
 
@@ -67,7 +68,8 @@ def test_event_types_are_bound_values_never_sql_text(tmp_path):
     config = load_config(
         override={"hook": {"metrics_file": str(_metrics_file(tmp_path, ["View'); DROP TABLE x; --"]))}}
     )
-    from hubspot_pipeline.hook.tasks import HookRun, _event_query
+    from hubspot_pipeline.hook.run import HookRun
+    from hubspot_pipeline.hook.tasks import _event_query
 
     run = HookRun(config, date(2024, 1, 1), date(2024, 1, 1), "test")
     variables, parameters = _event_query(run)

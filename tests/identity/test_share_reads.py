@@ -79,14 +79,15 @@ def test_the_personalize_run_stores_prints_and_logs_the_incoming_counts(
     connection, pipeline_override, monkeypatch, tmp_path, capsys
 ):
     from hubspot_pipeline.local.quickstart import print_summary
-    from hubspot_pipeline.personalize import tasks as personalize_export
+    from hubspot_pipeline.personalize import tasks
+    from hubspot_pipeline.personalize.run import load_run
 
-    run = personalize_export.load_run(DEFAULT_END_DATE.isoformat(), "identity")
+    run = load_run(DEFAULT_END_DATE.isoformat(), "identity")
     for task in (
-        personalize_export.extract,
-        personalize_export.prepare,
-        personalize_export.validate,
-        personalize_export.publish,
+        tasks.extract,
+        tasks.prepare,
+        tasks.validate,
+        tasks.publish,
     ):
         task(run)
     bucket = tmp_path / "objects" / CONFIG.personalize.bucket

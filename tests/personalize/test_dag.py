@@ -261,18 +261,19 @@ def test_warehouse_unload_writes_the_streamed_exports_files_byte_for_byte(
 def test_a_retried_validate_counts_every_row_once(tutorial_emulator, pipeline_override, monkeypatch, unload):
     """A task retried after it staged its counts (e.g. a lost connection in its last step) starts again
     from the previous task's counts: the tasks run in process, validate twice, then publish."""
-    from hubspot_pipeline.personalize import tasks as personalize_export
+    from hubspot_pipeline.personalize import tasks
+    from hubspot_pipeline.personalize.run import load_run
 
     _use_share(monkeypatch, tutorial_emulator)
     manifests = []
     for attempts in (1, 2):
         pipeline_override({"personalize": {"unload": {"enabled": unload}}})
-        run = personalize_export.load_run(TUTORIAL_EXPORT_DATE.isoformat(), f"retry-{unload}-{attempts}")
-        personalize_export.extract(run)
-        personalize_export.prepare(run)
+        run = load_run(TUTORIAL_EXPORT_DATE.isoformat(), f"retry-{unload}-{attempts}")
+        tasks.extract(run)
+        tasks.prepare(run)
         for _ in range(attempts):
-            personalize_export.validate(run)
-        personalize_export.publish(run)
+            tasks.validate(run)
+        tasks.publish(run)
         runs = CONFIG.personalize.run_prefix(TUTORIAL_EXPORT_DATE)
         manifests.append(json.loads(run.personalize.get_bytes(f"{runs}/manifest.json")))
     assert manifests[1]["ledgers"] == manifests[0]["ledgers"]
@@ -334,7 +335,9 @@ def _result_tables() -> list[str]:
 def test_publish_writes_data_then_manifest_then_config(
     tutorial_emulator, pipeline_override, monkeypatch, tmp_path
 ):
-    from hubspot_pipeline.personalize import tasks as personalize_export
+    from hubspot_pipeline.personalize import run as export_run
+    from hubspot_pipeline.personalize import tasks
+    from hubspot_pipeline.personalize.run import load_run
     from hubspot_pipeline.storage import LocalObjectStore
 
     written: list[str] = []
@@ -349,16 +352,16 @@ def test_publish_writes_data_then_manifest_then_config(
             super().put_file(key, path, content_type)
 
     monkeypatch.setattr(
-        personalize_export,
+        export_run,
         "object_store",
         lambda storage, bucket, conn_id: RecordingStore(storage.local_root, bucket),
     )
     _use_share(monkeypatch, tutorial_emulator)
-    run = personalize_export.load_run(TUTORIAL_EXPORT_DATE.isoformat(), "manual")
-    for task in (personalize_export.extract, personalize_export.prepare, personalize_export.validate):
+    run = load_run(TUTORIAL_EXPORT_DATE.isoformat(), "manual")
+    for task in (tasks.extract, tasks.prepare, tasks.validate):
         task(run)
     written.clear()
-    personalize_export.publish(run)
+    tasks.publish(run)
     published = [key.removeprefix(f"{BUCKET}/") for key in written if key.startswith(f"{BUCKET}/")]
     assert published[-1] == f"train/{GROUP}/config.json"
     assert published[-2] == f"runs/{GROUP}/{TUTORIAL_EXPORT_DATE}/manifest.json"

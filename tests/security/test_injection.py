@@ -144,7 +144,8 @@ def _config_with_markers():
 
 def _rendered_templates(config) -> dict[str, str]:
     """Every SQL file under include/sql, rendered the way the pipeline renders it."""
-    from hubspot_pipeline.hook.tasks import HookRun, _event_query, render_hook_sql
+    from hubspot_pipeline.hook.run import HookRun
+    from hubspot_pipeline.hook.tasks import _event_query, render_hook_sql
 
     run = HookRun(config, date(2024, 1, 1), date(2024, 1, 2), "key")
     variables, _ = _event_query(run)
@@ -234,7 +235,8 @@ def test_rendered_sql_holds_quoted_identifiers_and_placeholders_only():
 
 
 def test_hook_event_types_reach_the_queries_as_parameters(tmp_path):
-    from hubspot_pipeline.hook.tasks import HookRun, _event_query, render_hook_sql
+    from hubspot_pipeline.hook.run import HookRun
+    from hubspot_pipeline.hook.tasks import _event_query, render_hook_sql
 
     metrics = yaml.safe_load((SQL_DIR.parent / "config" / "hook_metrics.yaml").read_text())
     metrics["metrics"][1]["event_types"] = [FREE_TEXT]

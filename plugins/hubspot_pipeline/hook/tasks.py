@@ -11,23 +11,15 @@ files written so far are complete and valid, and a retry rewrites them all with 
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import io
 import json
 import logging
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from datetime import date, datetime, time, timedelta
 
-import numpy as np
 import pandas as pd
-from airflow.sdk.exceptions import AirflowFailException
 
-from hubspot_pipeline.config import HookConfig, IdentityConfig, PipelineConfig, load_config
-from hubspot_pipeline.config.hook_metrics import CUMULATIVE, METRIC_DATE, STOCK, MetricDefinitions
+from hubspot_pipeline.config import IdentityConfig
+from hubspot_pipeline.hook.checks import validate_files
 from hubspot_pipeline.hook.engine import (
     MetricEngine,
     SourceLedgers,
@@ -36,143 +28,12 @@ from hubspot_pipeline.hook.engine import (
     render_files,
 )
 from hubspot_pipeline.hook.metrics import day_number, event_sets, lookback_days, month_chunks
+from hubspot_pipeline.hook.run import CONTENT_TYPES, HookRun
 from hubspot_pipeline.personalize.files import json_bytes
 from hubspot_pipeline.quality import report
 from hubspot_pipeline.share.session import render_sql, share_session
-from hubspot_pipeline.storage import ObjectStore, S3ObjectStore, object_store
 
 log = logging.getLogger(__name__)
-
-DAG_ID = "hook_metrics_export"
-VALIDATION_DAYS = 183  # dates validated per Great Expectations run (≈ 1M rows for 5,000 accounts)
-CONTENT_TYPES = {"csv": "text/csv", "jsonl": "application/x-ndjson"}
-
-
-class HookValidationError(AirflowFailException):
-    """A Hook file failed validation: nothing of the run is published (the task fails without retrying)."""
-
-
-@dataclass(frozen=True)
-class HookRun:
-    """One run of the export: the configuration, the dates covered and the run's staging prefix."""
-
-    config: PipelineConfig
-    start: date
-    end: date
-    run_key: str
-    dry_run: bool = False
-
-    @property
-    def hook(self) -> HookConfig:
-        if self.config.hook is None:
-            raise AirflowFailException("the configuration has no `hook` section")
-        return self.config.hook
-
-    @property
-    def definitions(self) -> MetricDefinitions:
-        hook = self.hook
-        return MetricDefinitions(hook.account_id_column, hook.won_stages, hook.metrics)
-
-    @property
-    def staging(self) -> ObjectStore:
-        """Our own staging bucket, through our own connection: ``hook_s3`` holds Hook's credentials,
-        which only ever write to Hook's bucket."""
-        storage = self.config.storage
-        return object_store(storage, storage.staging_bucket, self.config.personalize_s3_conn_id)
-
-    @property
-    def bucket(self) -> ObjectStore:
-        """Hook's bucket through Hook's own connection ``hook_s3``, in ``hook.region``."""
-        storage, hook = self.config.storage, self.hook
-        store = object_store(storage, hook.bucket, self.config.hook_s3_conn_id, acl=hook.acl)
-        if isinstance(store, S3ObjectStore):
-            from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-            store.hook = S3Hook(aws_conn_id=self.config.hook_s3_conn_id, region_name=hook.region)
-        return store
-
-    @property
-    def dates(self) -> list[date]:
-        return [self.start + timedelta(days=offset) for offset in range((self.end - self.start).days + 1)]
-
-    def staging_key(self, name: str) -> str:
-        return f"{self.config.storage.staging_prefix}/{DAG_ID}/{self.run_key}/{name}"
-
-    def staged_file_key(self, metric_date: date) -> str:
-        return self.staging_key(f"files/{self.hook.data_key(metric_date).rsplit('/', 1)[-1]}")
-
-    @property
-    def run_folder(self) -> str:
-        """Where the run's manifest, report and Data Docs go: never a key Hook reads as data."""
-        return f"{self.hook.runs_prefix}/{self.start.isoformat()}_{self.end.isoformat()}"
-
-    @property
-    def manifest_key(self) -> str:
-        return f"{self.run_folder}/manifest.json"
-
-
-def plan_dates(
-    params: dict, data_interval_start: datetime | None, now: datetime, max_range_days: int
-) -> tuple[date, date]:
-    """The run's first and last metric date: the ``start_date``/``end_date`` params (bulk mode, both
-    needed), else the ``metric_date`` param, else the start of the data interval (scheduled and backfill
-    runs), else yesterday (a manual run without a logical date)."""
-    start, end, single = (params.get(name) for name in ("start_date", "end_date", "metric_date"))
-    if start or end:
-        if not (start and end):
-            raise AirflowFailException("bulk mode needs both start_date and end_date")
-        if single:
-            raise AirflowFailException("set either metric_date or start_date/end_date, not both")
-        first, last = date.fromisoformat(start), date.fromisoformat(end)
-    elif single:
-        first = last = date.fromisoformat(single)
-    elif data_interval_start is not None:
-        first = last = data_interval_start.astimezone(UTC).date()
-    else:
-        first = last = (now.astimezone(UTC) - timedelta(days=1)).date()
-    if last < first:
-        raise AirflowFailException(f"end_date {last} is before start_date {first}")
-    if (last - first).days + 1 > max_range_days:
-        raise AirflowFailException(
-            f"{first}..{last} is longer than {max_range_days} days (hook.max_range_days): split the backfill"
-        )
-    return first, last
-
-
-def run_key_for(start: date, end: date, run_id: str) -> str:
-    """A staging prefix unique to the run: the dates and the run id made path-safe."""
-    return f"{start.isoformat()}_{end.isoformat()}/{re.sub(r'[^A-Za-z0-9_.-]', '_', run_id)}"
-
-
-def plan_run(context: Mapping[str, Any], now: datetime) -> dict:
-    """What every task of a run is handed, from the ``plan_run`` task's context: the dates
-    (:func:`plan_dates`), the run's staging prefix, whether it is a dry run, the file format asked for."""
-    params = context["params"]
-    max_range_days = load_config(use_airflow_variable=True).hook.max_range_days
-    start, end = plan_dates(params, context.get("data_interval_start"), now, max_range_days)
-    return {
-        "start": start.isoformat(),
-        "end": end.isoformat(),
-        "run_key": run_key_for(start, end, context["run_id"]),
-        "dry_run": bool(params.get("dry_run")),
-        "file_format": params.get("file_format"),
-    }
-
-
-def load_run(
-    start: str, end: str, run_key: str, dry_run: bool = False, file_format: str | None = None
-) -> HookRun:
-    """Rebuild the run inside a task, with the configuration as the Airflow Variable overrides it;
-    ``file_format`` (csv or jsonl) overrides the configured one, ``dry_run`` publishes nothing."""
-    config = load_config(use_airflow_variable=True)
-    if file_format and config.hook is not None:
-        if file_format not in CONTENT_TYPES:
-            raise AirflowFailException(f"file_format={file_format!r} must be one of {sorted(CONTENT_TYPES)}")
-        config = dataclasses.replace(config, hook=dataclasses.replace(config.hook, file_format=file_format))
-    return HookRun(config, date.fromisoformat(start), date.fromisoformat(end), run_key, dry_run)
-
-
-# --------------------------------------------------------------------------------------------- extract
 
 
 def render_hook_sql(template_name: str, run: HookRun, **variables) -> str:
@@ -242,9 +103,6 @@ def extract(run: HookRun) -> dict[str, int]:
     return counts
 
 
-# --------------------------------------------------------------------------------------------- accounts
-
-
 def contact_accounts(
     contacts: pd.DataFrame, companies: pd.DataFrame, links: pd.DataFrame, config: IdentityConfig
 ) -> pd.DataFrame:
@@ -279,9 +137,6 @@ def resolve_accounts(run: HookRun) -> dict[str, int]:
     )
     run.staging.put_frame(run.staging_key("contact_accounts.parquet"), mapping)
     return {"contacts": len(sources["contacts"]), "contacts_with_account": len(mapping)}
-
-
-# --------------------------------------------------------------------------------------------- build
 
 
 def compute_files(run: HookRun, sources, ledgers: SourceLedgers, file_format: str | None = None):
@@ -333,215 +188,14 @@ def build(run: HookRun) -> dict:
     return {"rows": rows, "ledgers": ledgers.to_dict()}
 
 
-# --------------------------------------------------------------------------------------------- validate
-
-
-def read_hook_file(data: bytes, file_format: str, account: str) -> tuple[list[str], pd.DataFrame]:
-    """A Hook file's column names (as written) and rows: the account id and ``metric_date`` as text, the
-    metrics as numbers (a value that isn't a number becomes null, and fails validation)."""
-    if file_format == "csv":
-        text = {account: object, METRIC_DATE: object}
-        frame = pd.read_csv(io.BytesIO(data), dtype=text, keep_default_na=False, na_values=[""])
-        columns = list(frame.columns)
-    else:
-        lines = data.decode("utf-8").splitlines()
-        columns = list(json.loads(lines[0])) if lines else []
-        frame = (
-            pd.read_json(io.BytesIO(data), lines=True, dtype=False)
-            if lines
-            else pd.DataFrame(columns=columns)
-        )
-        frame = frame.astype({name: str for name in (account, METRIC_DATE) if name in frame.columns})
-    for name in columns:
-        if name not in (account, METRIC_DATE) and frame[name].dtype.kind not in "iuf":
-            frame[name] = pd.to_numeric(frame[name], errors="coerce")
-    return columns, frame
-
-
-def _read_files(
-    files: list[tuple[date, bytes]], definitions: MetricDefinitions, file_format: str
-) -> tuple[pd.DataFrame, list[int], pd.DataFrame]:
-    """The rows of ``files`` as one frame in file order (data columns, then ``_file_date``), the row count
-    of each file, and one row per file with its header."""
-    account = definitions.account_id_column
-    headers, split = [], []
-    for metric_date, data in files:
-        header, _, body = data.partition(b"\n")
-        split.append((metric_date, header, body if not body or body.endswith(b"\n") else body + b"\n"))
-    same_header = len({header for _, header, _ in split}) == 1
-    if file_format == "csv" and split and same_header and not any(b'"' in body for _, _, body in split):
-        # one parse for all files (no quoted field can hide a line break): the fast path
-        columns, rows = read_hook_file(
-            split[0][1] + b"\n" + b"".join(body for *_, body in split), "csv", account
-        )
-        counts = [body.count(b"\n") for *_, body in split]
-        headers = [{"_file_date": day.isoformat(), "HEADER": header.decode()} for day, header, _ in split]
-        rows = rows.reindex(columns=definitions.columns)
-        rows["_file_date"] = np.repeat([day.isoformat() for day, *_ in split], counts)
-        return rows, counts, pd.DataFrame(headers)
-    frames = []
-    for metric_date, data in files:
-        columns, frame = read_hook_file(data, file_format, account)
-        headers.append({"_file_date": metric_date.isoformat(), "HEADER": ",".join(columns)})
-        frames.append(frame.reindex(columns=definitions.columns).assign(_file_date=metric_date.isoformat()))
-    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=definitions.columns)
-    return rows, [len(frame) for frame in frames], pd.DataFrame(headers)
-
-
-def validation_frame(
-    files: list[tuple[date, bytes]], definitions: MetricDefinitions, file_format: str, previous: bytes | None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The rows of consecutive files as one frame (with ``_file_date`` and, per cumulative metric, its
-    change since the previous day, ``_increase_<name>``, null where the account had no row the day
-    before), and one row per file with its header. ``previous`` is the file of the day before the first
-    (already published), if any."""
-    account = definitions.account_id_column
-    cumulative = [metric.name for metric in definitions.metrics if metric.kind == CUMULATIVE]
-    rows, counts, headers = _read_files(files, definitions, file_format)
-    # the day before's values per account, file after file (an account without a row that day: null);
-    # the previous published file, if any, goes first
-    earlier_ids, earlier_values = np.empty(0, dtype=object), np.empty((0, len(cumulative)))
-    if previous is not None:
-        _, earlier = read_hook_file(previous, file_format, account)
-        if account in earlier.columns and set(cumulative) <= set(earlier.columns):
-            earlier_ids = earlier[account].to_numpy(dtype=object)
-            earlier_values = earlier[cumulative].to_numpy(dtype=float)
-    codes, uniques = pd.factorize(np.concatenate([earlier_ids, rows[account].to_numpy(dtype=object)]))
-    values = np.vstack([earlier_values, rows[cumulative].to_numpy(dtype=float)])
-    increases = np.full(values.shape, np.nan)
-    row_of_code = np.full(len(uniques) + 1, -1)  # code -1 (a missing id) lands on the last slot
-    offsets = np.cumsum([0, len(earlier_ids), *counts])
-    for first, last in zip(offsets[:-1], offsets[1:], strict=True):
-        before = row_of_code[codes[first:last]]
-        found = np.flatnonzero(before >= 0)
-        increases[first + found] = values[first + found] - values[before[found]]
-        row_of_code[:] = -1
-        row_of_code[codes[first:last]] = np.arange(first, last)
-    increases = increases[len(earlier_ids) :]
-    for column, name in enumerate(cumulative):
-        rows[f"_increase_{name}"] = increases[:, column]
-    return rows, headers
-
-
-def file_expectations(definitions: MetricDefinitions, context: list[str]) -> tuple[list, list]:
-    """GX expectations for the rows of Hook files (data columns, then the ``context`` columns added by
-    :func:`validation_frame`) and for their headers."""
-    import great_expectations.expectations as gxe
-
-    account = definitions.account_id_column
-    expected_header = ",".join(definitions.columns)
-    row_rules = [
-        gxe.ExpectTableColumnsToMatchOrderedList(
-            column_list=definitions.columns + context,
-            meta={"failure": "hook: columns are {observed_value}, expected " + expected_header},
-        ),
-        gxe.ExpectColumnValuesToNotBeNull(
-            column=account, meta={"failure": "hook: {unexpected_count} rows without an account id"}
-        ),
-        gxe.ExpectColumnValueLengthsToBeBetween(
-            column=account,
-            min_value=1,
-            meta={"failure": "hook: {unexpected_count} rows with an empty account id"},
-        ),
-        gxe.ExpectCompoundColumnsToBeUnique(
-            column_list=[account, METRIC_DATE],
-            meta={"failure": "hook: {unexpected_count} rows repeat an account on the same date"},
-        ),
-        gxe.ExpectColumnPairValuesToBeEqual(
-            column_A=METRIC_DATE,
-            column_B="_file_date",
-            meta={"failure": "hook: {unexpected_count} rows whose metric_date is not the file's date"},
-        ),
-    ]
-    for metric in definitions.metrics:
-        row_rules.append(
-            gxe.ExpectColumnValuesToNotBeNull(
-                column=metric.name, meta={"failure": f"hook: {{unexpected_count}} rows without {metric.name}"}
-            )
-        )
-        if metric.kind == STOCK:
-            row_rules.append(
-                gxe.ExpectColumnValuesToBeBetween(
-                    column=metric.name,
-                    min_value=0,
-                    meta={"failure": f"hook: {{unexpected_count}} rows with a negative {metric.name}"},
-                )
-            )
-        else:
-            row_rules.append(
-                gxe.ExpectColumnValuesToBeBetween(
-                    column=f"_increase_{metric.name}",
-                    min_value=0,
-                    meta={
-                        "failure": f"hook: {{unexpected_count}} rows where the cumulative {metric.name} "
-                        "decreased from the previous day"
-                    },
-                )
-            )
-    header_rules = [
-        gxe.ExpectColumnValuesToBeInSet(
-            column="HEADER",
-            value_set=[expected_header],
-            meta={"failure": "hook: {unexpected_count} files whose columns differ from " + expected_header},
-        )
-    ]
-    return row_rules, header_rules
-
-
-def check_files(
-    files: list[tuple[date, bytes]], definitions: MetricDefinitions, file_format: str, previous: bytes | None
-) -> list[dict]:
-    """Validate consecutive Hook files with Great Expectations; raise :class:`HookValidationError` listing
-    every failed check, else return the expectation summaries."""
-    from hubspot_pipeline.quality.validation import DatasetValidationError, validate_frame
-
-    rows, headers = validation_frame(files, definitions, file_format, previous)
-    data_columns = definitions.columns
-    context = [name for name in rows.columns if name not in data_columns]
-    row_rules, header_rules = file_expectations(definitions, context)
-    summaries = []
-    try:
-        summaries += validate_frame(rows[data_columns + context], "hook_rows", row_rules, "hook")
-        summaries += validate_frame(headers, "hook_headers", header_rules, "hook")
-    except DatasetValidationError as failed:
-        raise HookValidationError(str(failed)) from None
-    return [summary.to_dict() for summary in summaries]
-
-
-def previous_published(run: HookRun) -> bytes | None:
-    """The published file of the day before the run's first date, if Hook's bucket has it (and Hook's
-    credentials may read it: if not, the first date is only checked against nothing, with a warning)."""
-    key = run.hook.data_key(run.start - timedelta(days=1))
-    try:
-        return run.bucket.get_bytes(key) if key in run.bucket.list_keys(key) else None
-    except Exception as error:  # e.g. AccessDenied: Hook's key pair may be write-only
-        log.warning("could not read %s (%s): the first date is not compared with it", key, error)
-        return None
-
-
 def validate(run: HookRun) -> dict:
     """Validate every staged file of the run (half a year of files per GX run); raise before publishing.
     Data Docs pages of the validations are staged for the run's report."""
     with report.staging_data_docs(run.staging, run.staging_key("data_docs/"), "Hook export"):
-        result = _validate_files(run)
+        result = validate_files(run)
     expectations = {"files": result["expectations"]}
     run.staging.put_bytes(run.staging_key("expectations.json"), json_bytes(expectations), "application/json")
     return result
-
-
-def _validate_files(run: HookRun) -> dict:
-    previous = previous_published(run)
-    summaries: list[dict] = []
-    dates = run.dates
-    for group in range(0, len(dates), VALIDATION_DAYS):
-        days = dates[group : group + VALIDATION_DAYS]
-        files = [(day, run.staging.get_bytes(run.staged_file_key(day))) for day in days]
-        summaries = check_files(files, run.definitions, run.hook.file_format, previous)
-        previous = files[-1][1]
-    return {"dates": len(run.dates), "expectations": summaries}
-
-
-# --------------------------------------------------------------------------------------------- publish
 
 
 def publish(run: HookRun) -> dict:

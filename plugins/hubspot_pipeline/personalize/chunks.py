@@ -8,13 +8,17 @@ other in time order are byte for byte the file a single chunk would give.
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from hubspot_pipeline.personalize.transform import ExportWindow
+from hubspot_pipeline.personalize.transform import (
+    ExportWindow,
+)
 
 
 @dataclass(frozen=True)
@@ -78,3 +82,10 @@ def _day_start(day: date | datetime | pd.Timestamp) -> int:
 def part_key(prefix: str, chunk: int) -> str:
     """The staging key of one chunk's part of a streamed dataset."""
     return f"{prefix}/part-{chunk:05d}.parquet"
+
+
+def release_memory() -> None:
+    """Hand a finished chunk's memory back to the system: Arrow's allocator otherwise keeps it cached,
+    and the peak grows with the number of chunks instead of staying at one chunk's worth."""
+    gc.collect()
+    pa.default_memory_pool().release_unused()

@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -82,3 +85,19 @@ def mlops_config(config: PersonalizeConfig, dataset_names: list[str]) -> dict:
 def json_bytes(document: dict) -> bytes:
     """Stable JSON bytes (sorted keys, fixed indentation) so reruns write identical objects."""
     return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def assemble_file(path: Path, chunks: Iterable[bytes]) -> tuple[Path, str]:
+    """Write ``chunks`` one after the other to ``path``; return it with the content's sha256."""
+    digest = hashlib.sha256()
+    with path.open("wb") as output:
+        for chunk in chunks:
+            digest.update(chunk)
+            output.write(chunk)
+    return path, digest.hexdigest()
+
+
+def csv_parts(frames: Iterable[pd.DataFrame], write_csv: Callable[..., bytes]) -> Iterator[bytes]:
+    """``frames`` as the consecutive parts of one CSV file: only the first carries the header."""
+    for chunk, frame in enumerate(frames):
+        yield write_csv(frame, header=chunk == 0)

@@ -27,7 +27,10 @@ from typing import TYPE_CHECKING, NamedTuple
 import pandas as pd
 
 from hubspot_pipeline.config import PersonalizeConfig, ShareConfig, UnloadConfig
-from hubspot_pipeline.formatting import CONTROL_CHARACTERS_EXCEPT_NUL, UNICODE_SPACES
+from hubspot_pipeline.formatting import (
+    CONTROL_CHARACTERS_EXCEPT_NUL,
+    UNICODE_SPACES,
+)
 from hubspot_pipeline.identity.log import (
     EVENT,
     EVENT_WITHOUT_CONTACT,
@@ -41,6 +44,7 @@ from hubspot_pipeline.identity.users import UserResolution
 from hubspot_pipeline.personalize.chunks import ChunkPlan
 from hubspot_pipeline.personalize.datasets import INTERACTIONS, Dataset
 from hubspot_pipeline.personalize.files import json_bytes
+from hubspot_pipeline.personalize.run import ExportRun
 from hubspot_pipeline.personalize.transform import (
     CART_LEVEL_WITHOUT_ITEM,
     NOT_EXPORTED,
@@ -56,7 +60,6 @@ from hubspot_pipeline.storage import ObjectStore
 
 if TYPE_CHECKING:
     from hubspot_pipeline.personalize.rules import RowRule
-    from hubspot_pipeline.personalize.tasks import ExportRun
 
 log = logging.getLogger(__name__)
 
@@ -422,3 +425,30 @@ def drop_result_table(run: ExportRun) -> None:
     tables = UnloadTables.for_run(run.config.personalize.unload, run.run_key)
     with share_session(run.config.share, run.config.snowflake_conn_id) as session:
         session.execute("personalize/unload/drop_table.sql", None, result_table=tables.result)
+
+
+def unload_from_warehouse(
+    run: ExportRun,
+    store: ObjectStore,
+    interactions: dict | None,
+    quarantined: int,
+    event_log: dict,
+    work: Path,
+) -> None:
+    """Have the warehouse write the interactions file and its quarantine file (when published) and the
+    events' identity log, then check it wrote every row validated (else fail before the manifest and
+    ``config.json``). A dry run only drops the warehouse's table. Sets ``interactions["sha256"]`` when
+    the worker wrote the file (no stage), else leaves it null."""
+    if run.dry_run:
+        drop_result_table(run)
+        return
+    data = quarantine = None
+    if interactions is not None:
+        data = (interactions["key"], interactions["rows"])
+        if "quarantine_key" in interactions:
+            quarantine = (interactions["quarantine_key"], quarantined)
+    checksums = unload(
+        run, store, unload_targets(data, quarantine, (event_log["key"], event_log["rows"])), work
+    )
+    if interactions is not None:  # the worker's stand-in knows the file's checksum, Snowflake does not say
+        interactions["sha256"] = checksums[interactions["key"]]

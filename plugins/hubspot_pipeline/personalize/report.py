@@ -1,0 +1,27 @@
+"""The Personalize run's report (``runs/<dataset_group>/<date>/report.md``)."""
+
+from __future__ import annotations
+
+from hubspot_pipeline.quality import report
+
+
+def run_report(manifest: dict, expectations: dict, *, dry_run: bool = False) -> str:
+    """A short human-readable report of the run (Markdown): rows per dataset with the top reasons,
+    identity counts, Great Expectations results, and the published keys with checksums."""
+    identity = manifest.get("identity", {})
+    lines = [
+        f"# Personalize export {manifest['export_date']} ({manifest['dataset_group']})",
+        "",
+        report.published_line(dry_run, "config.json"),
+        "",
+        *report.ledger_lines(manifest["ledgers"]),
+        "",
+        f"Identity (`incoming.*`; {identity.get('merged_contacts', 0)} contacts merged):",
+        "",
+        *[f"- `{name}`: {count}" for name, count in sorted(identity.items()) if name.startswith("incoming.")],
+        *report.expectation_lines(expectations, manifest["data_docs_key"]),
+        *report.file_lines(
+            [(entry["key"], entry["rows"], entry["sha256"]) for entry in manifest["files"].values()]
+        ),
+    ]
+    return "\n".join(lines) + "\n"
