@@ -159,3 +159,24 @@ def s3_client(connection: dict, *buckets: str):
     for bucket in buckets:
         client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     return client
+
+
+def query_share(template_name: str, share, conn_id: str, parameters: dict, aliases=None, **variables):
+    """The result of one ``include/sql`` query, run as a task runs it (a session of its own)."""
+    from hubspot_pipeline.share.session import share_session
+
+    with share_session(share, conn_id) as query:
+        return query(template_name, parameters, aliases, **variables)
+
+
+def sql_frame(conn_id: str, sql: str, parameters: dict | None = None):
+    """The result of the test's own SQL on the share, as a DataFrame (checks counted independently of
+    the pipeline's queries)."""
+    from contextlib import closing
+
+    from hubspot_pipeline.share.session import ShareHook
+
+    connection = ShareHook(snowflake_conn_id=conn_id).get_conn()
+    with closing(connection), closing(connection.cursor()) as cursor:
+        cursor.execute(sql, parameters)
+        return cursor.fetch_pandas_all()

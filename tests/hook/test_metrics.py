@@ -21,7 +21,7 @@ from hubspot_pipeline.config.hook_metrics import (
 from hubspot_pipeline.hook.engine import MetricEngine, MetricInputs, render_files
 from hubspot_pipeline.hook.metrics import day_number, month_chunks
 from hubspot_pipeline.hook.run import plan_dates
-from hubspot_pipeline.hook.tasks import render_hook_sql
+from hubspot_pipeline.share.session import render_sql
 
 NOW = datetime(2024, 3, 10, 12, tzinfo=UTC)
 
@@ -73,7 +73,7 @@ def test_event_types_are_bound_values_never_sql_text(tmp_path):
 
     run = HookRun(config, date(2024, 1, 1), date(2024, 1, 1), "test")
     variables, parameters = _event_query(run)
-    sql = render_hook_sql("event_activity.sql", run, **variables)
+    sql = render_sql("hook/event_activity.sql", run.config.share, **variables)
     assert "DROP" not in sql and "%(event_set_0)s" in sql
     assert parameters["event_set_0"] == ("View'); DROP TABLE x; --",)
 

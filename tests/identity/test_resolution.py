@@ -14,7 +14,7 @@ from hubspot_pipeline.identity.graph import connected_components
 from hubspot_pipeline.identity.identifiers import free_email_domains, normalise_domain
 from hubspot_pipeline.identity.log import IncomingLog
 from hubspot_pipeline.identity.resolve import identify
-from hubspot_pipeline.identity.users import contact_user_ids, resolve_events, resolve_users
+from hubspot_pipeline.identity.users import resolve_events, resolve_users
 from hubspot_pipeline.quality.ledger import AccountingError
 
 CONFIG = load_config().identity
@@ -40,7 +40,8 @@ def log_of(frame: pd.DataFrame, config: IdentityConfig = CONFIG) -> pd.DataFrame
 def test_an_unmerged_contact_keeps_its_external_id_or_its_hubspot_id():
     frame = contacts((11, "u-1", "a@acme.com", None), (12, " ", None, None), (13, "null", "c@acme.com", None))
     assert user_ids(frame) == {"11": "u-1", "12": "hubspot-12", "13": "hubspot-13"}
-    assert contact_user_ids(frame, CONFIG).to_dict("list") == {
+    members = resolve_users(frame, CONFIG).members
+    assert members[["CONTACT_ID", "USER_ID"]].reset_index(drop=True).to_dict("list") == {
         "CONTACT_ID": ["11", "12", "13"],
         "USER_ID": ["u-1", "hubspot-12", "hubspot-13"],
     }

@@ -17,7 +17,7 @@ from hubspot_pipeline.identity.resolve import identify
 from hubspot_pipeline.local.emulator import running_emulator
 from hubspot_pipeline.local.generator import DEFAULT_END_DATE, generate_share
 from hubspot_pipeline.local.quickstart import snowflake_connection
-from hubspot_pipeline.share.session import query_share
+from tests.conftest import query_share
 
 CONFIG = load_config()
 IDENTITY = CONFIG.identity

@@ -322,10 +322,10 @@ def test_a_dataset_below_the_minimums_after_validation_publishes_nothing(
 
 def _result_tables() -> list[str]:
     """The warehouse-unload result tables left in the share's database (the emulator's workspace)."""
-    from hubspot_pipeline.share.session import ShareHook, fetch_frame
+    from tests.conftest import sql_frame
 
-    tables = fetch_frame(
-        ShareHook(snowflake_conn_id=CONFIG.snowflake_conn_id),
+    tables = sql_frame(
+        CONFIG.snowflake_conn_id,
         "SELECT TABLE_NAME FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_NAME LIKE %(prefix)s",
         {"prefix": "PERSONALIZE_INTERACTIONS_%"},
     )

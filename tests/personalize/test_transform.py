@@ -6,8 +6,8 @@ from datetime import date
 
 import pandas as pd
 
-from hubspot_pipeline.config import load_config
-from hubspot_pipeline.identity.users import contact_user_ids, resolve_users
+from hubspot_pipeline.config import IdentityConfig, load_config
+from hubspot_pipeline.identity.users import resolve_users
 from hubspot_pipeline.personalize.transform import (
     ExportWindow,
     build_items,
@@ -30,7 +30,7 @@ CONTACTS = pd.DataFrame(
         "GENDER": ["M", "F\n", None],
     }
 )
-USER_IDS = contact_user_ids(CONTACTS).set_index("CONTACT_ID")["USER_ID"]
+USER_IDS = resolve_users(CONTACTS, IdentityConfig()).members.set_index("CONTACT_ID")["USER_ID"]
 
 
 def test_user_ids_fall_back_to_the_hubspot_record_id_and_ignore_placeholders():

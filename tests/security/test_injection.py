@@ -16,7 +16,8 @@ from hubspot_pipeline.local.emulator import running_emulator
 from hubspot_pipeline.local.generator import generate_share
 from hubspot_pipeline.local.quickstart import snowflake_connection
 from hubspot_pipeline.personalize.unload import unload_statement
-from hubspot_pipeline.share.session import SQL_DIR, query_share, render_sql
+from hubspot_pipeline.share.session import SQL_DIR, render_sql
+from tests.conftest import query_share
 
 INJECTIONS = {
     "sql": 'x"; DROP TABLE y; --',
@@ -145,7 +146,7 @@ def _config_with_markers():
 def _rendered_templates(config) -> dict[str, str]:
     """Every SQL file under include/sql, rendered the way the pipeline renders it."""
     from hubspot_pipeline.hook.run import HookRun
-    from hubspot_pipeline.hook.tasks import _event_query, render_hook_sql
+    from hubspot_pipeline.hook.tasks import _event_query
 
     run = HookRun(config, date(2024, 1, 1), date(2024, 1, 2), "key")
     variables, _ = _event_query(run)
@@ -157,7 +158,7 @@ def _rendered_templates(config) -> dict[str, str]:
         if path.name.startswith("_"):
             continue  # macros, imported by the queries
         if name.startswith("hook/"):
-            rendered[name] = render_hook_sql(name.removeprefix("hook/"), run, **variables)
+            rendered[name] = render_sql(name, run.config.share, **variables)
         elif name == "personalize/unload/copy_into.sql":
             lines = render_sql("personalize/unload/interactions_lines.sql", config.share, **unload[name])
             rendered[name] = unload_statement(config.share, config.personalize.unload, "train/x.csv", lines)
@@ -236,7 +237,7 @@ def test_rendered_sql_holds_quoted_identifiers_and_placeholders_only():
 
 def test_hook_event_types_reach_the_queries_as_parameters(tmp_path):
     from hubspot_pipeline.hook.run import HookRun
-    from hubspot_pipeline.hook.tasks import _event_query, render_hook_sql
+    from hubspot_pipeline.hook.tasks import _event_query
 
     metrics = yaml.safe_load((SQL_DIR.parent / "config" / "hook_metrics.yaml").read_text())
     metrics["metrics"][1]["event_types"] = [FREE_TEXT]
@@ -245,7 +246,7 @@ def test_hook_event_types_reach_the_queries_as_parameters(tmp_path):
     config = load_config(override={"hook": {"metrics_file": str(path)}})
     run = HookRun(config, date(2024, 1, 1), date(2024, 1, 2), "key")
     variables, parameters = _event_query(run)
-    assert FREE_TEXT not in render_hook_sql("event_activity.sql", run, **variables)
+    assert FREE_TEXT not in render_sql("hook/event_activity.sql", run.config.share, **variables)
     assert any(FREE_TEXT in values for values in parameters.values())
 
 

@@ -12,7 +12,8 @@ from hubspot_pipeline.local.emulator import running_emulator
 from hubspot_pipeline.local.generator import DEFAULT_END_DATE, generate_share
 from hubspot_pipeline.local.quickstart import snowflake_connection
 from hubspot_pipeline.personalize.transform import ExportWindow
-from hubspot_pipeline.share.session import ShareHook, ShareSchemaError, fetch_frame, query_share, render_sql
+from hubspot_pipeline.share.session import ShareSchemaError, render_sql
+from tests.conftest import query_share, sql_frame
 
 CONFIG = load_config()
 SHARE = CONFIG.share
@@ -35,7 +36,7 @@ def connection(share, monkeypatch):
 
 
 def scalar(sql: str, parameters: dict | None = None):
-    return fetch_frame(ShareHook(snowflake_conn_id=CONN_ID), sql, parameters).iloc[0, 0]
+    return sql_frame(CONN_ID, sql, parameters).iloc[0, 0]
 
 
 def table(name: str) -> str:
@@ -94,8 +95,8 @@ def test_deal_line_items_filter_pipelines_and_stages_and_keep_deals_without_item
     )
     assert other_pipeline_deals > 0
     ecommerce_deal_ids = set(
-        fetch_frame(
-            ShareHook(snowflake_conn_id=CONN_ID),
+        sql_frame(
+            CONN_ID,
             f"SELECT OBJECTID FROM {table('OBJECTS_DEALS')} WHERE PROPERTY_PIPELINE IN (%(pipelines)s) "
             "AND PROPERTY_DEALSTAGE IN (%(stages)s)",
             DEAL_PARAMETERS,

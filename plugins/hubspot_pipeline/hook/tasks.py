@@ -31,16 +31,9 @@ from hubspot_pipeline.hook.metrics import day_number, event_sets, lookback_days,
 from hubspot_pipeline.hook.run import CONTENT_TYPES, HookRun
 from hubspot_pipeline.personalize.files import json_bytes
 from hubspot_pipeline.quality import report
-from hubspot_pipeline.share.session import render_sql, share_session
+from hubspot_pipeline.share.session import share_session
 
 log = logging.getLogger(__name__)
-
-
-def render_hook_sql(template_name: str, run: HookRun, **variables) -> str:
-    """Render ``include/sql/hook/<template_name>`` (the event queries; the other tables are read by the
-    queries of ``include/sql/share/``): quoted share identifiers, plus structural variables (counts and
-    flags, never values)."""
-    return render_sql(f"hook/{template_name}", run.config.share, **variables)
 
 
 def _event_query(run: HookRun) -> tuple[dict, dict]:

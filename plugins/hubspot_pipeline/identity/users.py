@@ -336,12 +336,6 @@ def resolve_users(
     return UserResolution(members=members, log=log, records_in=len(contacts))
 
 
-def contact_user_ids(contacts: pd.DataFrame, config: IdentityConfig | None = None) -> pd.DataFrame:
-    """Map ``CONTACT_ID`` to the resolved ``USER_ID`` for every contact with a record id (merged ones too)."""
-    resolution = resolve_users(contacts, config or IdentityConfig())
-    return resolution.members[["CONTACT_ID", "USER_ID"]].reset_index(drop=True)
-
-
 def resolve_events(records: pd.Series, contact_ids: pd.Series, resolution: UserResolution) -> pd.DataFrame:
     """``incoming.event.*`` lines for events (``records``: their ids) re-pointed through their contact:
     success with the contact's resolved ``USER_ID``; skip without a contact; error for an unknown contact."""

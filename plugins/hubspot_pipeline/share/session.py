@@ -73,12 +73,6 @@ def render_sql(
     )
 
 
-def fetch_frame(hook: SnowflakeHook, sql: str, parameters: dict[str, Any] | None = None) -> pd.DataFrame:
-    """Run one query with bound parameters and return its result as a DataFrame (Arrow-backed fetch)."""
-    with closing(hook.get_conn()) as connection:
-        return _fetch(connection, sql, parameters)
-
-
 def _fetch(connection: Any, sql: str, parameters: dict[str, Any] | None) -> pd.DataFrame:
     with closing(connection.cursor()) as cursor:
         cursor.execute(sql, parameters)
@@ -220,18 +214,3 @@ def share_session(share: ShareConfig, conn_id: str) -> Generator[ShareSession]:
     """A :class:`ShareSession` on one connection through ``conn_id``, closed on leaving."""
     with closing(ShareHook(snowflake_conn_id=conn_id).get_conn()) as connection:
         yield ShareSession(connection, share)
-
-
-def query_share(
-    template_name: str,
-    share: ShareConfig,
-    conn_id: str,
-    parameters: dict[str, Any],
-    aliases: Mapping[str, str] | None = None,
-    **variables: Any,
-) -> pd.DataFrame:
-    """Render an ``include/sql`` query for the share (structural ``variables`` as :func:`render_sql` takes
-    them) and fetch its result through ``conn_id`` (one query on its own connection; see
-    :func:`share_session`)."""
-    with share_session(share, conn_id) as query:
-        return query(template_name, parameters, aliases, **variables)
