@@ -12,15 +12,14 @@ The names below are the configuration's public interface.
 from hubspot_pipeline.config.checks import ConfigError, sql_identifier
 from hubspot_pipeline.config.loading import PROJECT_ROOT, deep_merge, load_config, parse_config, raw_config
 from hubspot_pipeline.config.settings import (
-    HookConfig,
     IdentityConfig,
-    PersonalizeConfig,
     PipelineConfig,
     ShareConfig,
     StorageConfig,
-    UnloadConfig,
     cron_interval,
 )
+from hubspot_pipeline.hook.settings import HookConfig
+from hubspot_pipeline.personalize.settings import PersonalizeConfig, UnloadConfig
 
 __all__ = [
     "PROJECT_ROOT",

@@ -34,15 +34,13 @@ from hubspot_pipeline.config.hook_metrics import load_metric_definitions
 from hubspot_pipeline.config.settings import (
     ACCOUNT_ID_SOURCES,
     IDENTITY_RESERVED_COLUMNS,
-    DealConfig,
-    HookConfig,
     IdentityConfig,
-    PersonalizeConfig,
     PipelineConfig,
     ShareConfig,
     StorageConfig,
-    UnloadConfig,
 )
+from hubspot_pipeline.hook.settings import HookConfig
+from hubspot_pipeline.personalize.settings import DealConfig, PersonalizeConfig, UnloadConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_CONFIG_FILE = PROJECT_ROOT / "include" / "config" / "pipeline.yaml"

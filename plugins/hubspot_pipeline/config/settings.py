@@ -1,11 +1,17 @@
-"""The validated configuration, one frozen dataclass per section (built by
-:mod:`hubspot_pipeline.config.loading`)."""
+"""The validated configuration's shared sections, one frozen dataclass each (built by
+:mod:`hubspot_pipeline.config.loading`): the share, storage, identity, and the whole. Each product's own
+section lives with the product (``personalize/settings.py``, ``hook/settings.py``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hubspot_pipeline.hook.settings import HookConfig
+    from hubspot_pipeline.personalize.settings import PersonalizeConfig
 
 
 @dataclass(frozen=True)
@@ -29,109 +35,17 @@ class StorageConfig:
     staging_prefix: str
 
 
-@dataclass(frozen=True)
-class DealConfig:
-    """Which deals become interactions, and as what."""
-
-    pipelines: tuple[str, ...]
-    add_to_cart_stages: tuple[str, ...]
-    closed_won_stages: tuple[str, ...]
-    add_to_cart_event_type: str
-    purchase_event_type: str
-    closed_won_implies_add_to_cart: bool
-
-
-@dataclass(frozen=True)
-class UnloadConfig:
-    """The warehouse-unload mode of the Personalize export (``personalize.unload``): Snowflake builds,
-    validates and unloads the interactions itself (``COPY INTO`` an external stage) instead of streaming
-    them through the worker.
-
-    ``stage`` is ``(database, schema, name)`` of an external stage on the Personalize bucket's root, made
-    with a storage integration; ``None`` (the local emulator, which cannot unload) makes the worker write
-    the same query's result to the same keys instead. ``workspace`` is ``(database, schema)`` where the run
-    may create its tables (a share is read-only); ``None`` is the connection's own schema.
-    """
-
-    enabled: bool = False
-    stage: tuple[str, str, str] | None = None
-    workspace: tuple[str, str] | None = None
-    max_file_size: int = 5 * 1024**3
-
-
-@dataclass(frozen=True)
-class PersonalizeConfig:
-    """The Personalize export: bucket, dataset group, mappings and minimums."""
-
-    bucket: str
-    dataset_group: str
-    schedule: str
-    lookback_days: int | None
-    earliest_timestamp: date
-    require_known_items: bool
-    event_types: dict[str, str | None]
-    event_types_without_items: tuple[str, ...]
-    deals: DealConfig
-    min_interactions: int
-    min_users_with_two_interactions: int
-    required_event_types: tuple[str, ...]
-    recommenders: tuple[str, ...]
-    chunk_rows: int = 500_000
-    unload: UnloadConfig = field(default_factory=UnloadConfig)
-
-    @property
-    def personalize_event_types(self) -> set[str]:
-        """Every EVENT_TYPE the export can produce."""
-        mapped = {name for name in self.event_types.values() if name}
-        return mapped | {self.deals.add_to_cart_event_type, self.deals.purchase_event_type}
-
-    @property
-    def train_prefix(self) -> str:
-        return f"train/{self.dataset_group}"
-
-    def dataset_uri(self, dataset: str) -> str:
-        """The published dataset's S3 URI (also its Airflow Asset URI; locally the bucket is a folder)."""
-        return f"s3://{self.bucket}/{self.train_prefix}/{dataset}.csv"
-
-    def run_prefix(self, export_date: date) -> str:
-        """Prefix of a run's manifest and quarantine files: outside ``train/``, where a JSON triggers."""
-        return f"runs/{self.dataset_group}/{export_date.isoformat()}"
-
-
-@dataclass(frozen=True)
-class HookConfig:
-    """The Hook export: bucket, key layout, file format and the metric definitions
-    (``metrics`` is a tuple of :class:`hubspot_pipeline.hook.metrics.MetricDefinition`)."""
-
-    bucket: str
-    region: str
-    key_prefix: str
-    runs_prefix: str
-    file_format: str
-    schedule: str
-    acl: str | None
-    max_range_days: int
-    metrics_file: Path
-    account_id_column: str
-    won_stages: tuple[str, ...]
-    metrics: tuple
-
-    @property
-    def files_uri(self) -> str:
-        """The S3 URI of the folder holding the data files (the Airflow Asset the DAG updates)."""
-        return f"s3://{self.bucket}/{self.key_prefix + '/' if self.key_prefix else ''}"
-
-    def data_key(self, metric_date: date) -> str:
-        """Key of the file for ``metric_date``: ``<key_prefix>/hook_export_YYYYMMDD.<csv|jsonl>``."""
-        name = f"hook_export_{metric_date:%Y%m%d}.{self.file_format}"
-        return f"{self.key_prefix}/{name}" if self.key_prefix else name
-
-
 ACCOUNT_ID_SOURCES = ("company_id", "external_id")
+
+
 IDENTITY_RESERVED_COLUMNS = frozenset({"CONTACT_ID", "EXTERNAL_ID", "EMAIL", "AGE", "GENDER"})
+
+
 DEFAULT_BLOCKED_VALUES = frozenset(
     {"", "null", "none", "nil", "nan", "undefined", "0", "-1", "-", "anonymous", "unknown", "n/a", "test"}
 )
+
+
 DEFAULT_BLOCKED_EMAIL_PATTERNS = (
     r"(test|tester|testing|example|sample|demo|dummy|fake|noreply|no-reply|donotreply|do-not-reply"
     r"|none|null|unknown|anonymous|asdf|qwerty)@.*",
