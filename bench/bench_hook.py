@@ -163,7 +163,7 @@ WHERE grid.day >= DATE '{first}' AND grid.day >= first_seen.first_day
 
 
 def _identity_mapping(connection, schema: str, config):
-    """Each contact's account as the DAG resolves it (``hook_export.contact_accounts``), from the same
+    """Each contact's account as the DAG resolves it (``hook.tasks.contact_accounts``), from the same
     identifier columns share/contacts.sql and share/companies.sql read."""
     from hubspot_pipeline.hook.tasks import contact_accounts
 

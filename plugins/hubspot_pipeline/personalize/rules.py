@@ -33,6 +33,8 @@ from hubspot_pipeline.quality.validation import (
 
 AllowedValues = Mapping[str, Collection[str]]
 ValueBounds = Mapping[str, tuple[int, int]]
+# quarantine_invalid_rows and check_dataset take the same rule keywords on purpose: one mapping of rules
+# per dataset (personalize.checks.row_rules) is checked row by row, then on the rows to publish.
 
 
 def quarantine_invalid_rows(

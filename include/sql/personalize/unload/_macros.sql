@@ -8,7 +8,7 @@ NULLIF(TRIM(REGEXP_REPLACE({{ expression }}, %(control_characters)s, ' '), %(whi
 {%- endmacro %}
 
 {#- One CSV line of `columns` ((expression, header, kind) triples; kind text, integer or float), as
-    personalize_files.csv_bytes writes it: text double-quoted with quotes doubled, numbers bare, nulls
+    personalize.files.csv_bytes writes it: text double-quoted with quotes doubled, numbers bare, nulls
     empty, whole floats below 1e10 as plain digits (Arrow writes 1e10 and up as 1e+10). Other floats are
     the warehouse's float text: the shortest round trip, like Arrow, on DuckDB; Snowflake may write fewer
     digits of a value with more than 15 significant ones. The line's column name, the headers joined, is
