@@ -387,3 +387,26 @@ def airflow_stack(tmp_path_factory) -> Iterator[AirflowStack]:
             yield stack
         finally:
             _stop_all(list(stack.processes.values()))
+
+
+@pytest.fixture(scope="session")
+def manual_runs(airflow_stack) -> dict:
+    """Manual runs over REST of each date of ``SCHEDULED_DATES`` (the dates as ``export_date`` /
+    ``metric_date`` params; both DAGs side by side, one date at a time, the last date last): for each date,
+    the runs as the API reports them (with ``diagnostics`` unless they succeeded) and what each bucket held
+    after them. The comparison for the scheduled runs, and the runs test_airflow_services checks."""
+    done = {}
+    for day in SCHEDULED_DATES:
+        confs = {
+            "personalize_training_export": {"export_date": day.isoformat()},
+            "hook_metrics_export": {"metric_date": day.isoformat()},
+        }
+        run_ids = {dag_id: airflow_stack.trigger(dag_id, conf) for dag_id, conf in confs.items()}
+        runs = {}
+        for dag_id, run_id in run_ids.items():
+            state = airflow_stack.wait_for_run(dag_id, run_id)
+            run = airflow_stack.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
+            run["diagnostics"] = "" if state == "success" else airflow_stack.diagnostics(dag_id, run_id)
+            runs[dag_id] = run | {"final": state}
+        done[day] = {"runs": runs, "files": {bucket: airflow_stack.files(bucket) for bucket in _buckets()}}
+    return done
