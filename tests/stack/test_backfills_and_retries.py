@@ -88,25 +88,30 @@ def until(condition: Callable[[], bool]) -> Iterator[None]:
 
 class Scheduler:
     """Drives the test's sequences (generators that yield while they wait) side by side, polling the
-    stack every two seconds, and counts the runs of each DAG running at once on every poll."""
+    stack every two seconds, and counts the runs of each DAG running at once on every poll. A sequence
+    that fails stops and leaves its error in ``errors``; the others go on."""
 
     def __init__(self, stack):
         self.stack = stack
         self.most_running = dict.fromkeys((PERSONALIZE_DAG, HOOK_DAG), 0)
+        self.errors: dict[str, str] = {}
 
-    def run(self, *sequences: Iterator[None], timeout: float = 1200.0) -> None:
-        pending, deadline = list(sequences), time.monotonic() + timeout
+    def run(self, sequences: dict[str, Iterator[None]], timeout: float = 1200.0) -> None:
+        pending, deadline = dict(sequences), time.monotonic() + timeout
         while pending:
             assert time.monotonic() < deadline, f"unfinished after {timeout} s\n{self.stack.diagnostics()}"
             self.stack.check_alive()
             for dag_id in self.most_running:
                 running = len(self.stack.runs(dag_id, state="running"))
                 self.most_running[dag_id] = max(self.most_running[dag_id], running)
-            for sequence in list(pending):
+            for name, sequence in list(pending.items()):
                 try:
                     next(sequence)
                 except StopIteration:
-                    pending.remove(sequence)
+                    del pending[name]
+                except Exception as error:  # noqa: BLE001 - reported by the tests that need this sequence
+                    self.errors[name] = f"{type(error).__name__}: {error}"
+                    del pending[name]
             time.sleep(2)
 
     def finished(self, dag_id: str, run_id: str) -> bool:
@@ -197,8 +202,13 @@ def personalize_sequence(stack, scheduler: Scheduler, result: dict) -> Iterator[
 def scheduled_paths(airflow_stack) -> dict:
     stack, scheduler, result = airflow_stack, Scheduler(airflow_stack), {"seconds": {}}
     began = time.monotonic()
-    scheduler.run(hook_sequence(stack, scheduler, result), personalize_sequence(stack, scheduler, result))
-    result["most running"] = scheduler.most_running
+    scheduler.run(
+        {
+            HOOK_DAG: hook_sequence(stack, scheduler, result),
+            PERSONALIZE_DAG: personalize_sequence(stack, scheduler, result),
+        }
+    )
+    result["errors"], result["most running"] = scheduler.errors, scheduler.most_running
     result["overlaps"] = {dag_id: overlaps(stack.runs(dag_id)) for dag_id in (PERSONALIZE_DAG, HOOK_DAG)}
     result["seconds"]["all"] = time.monotonic() - began
     print(
@@ -207,7 +217,14 @@ def scheduled_paths(airflow_stack) -> dict:
     return result
 
 
+def completed(scheduled_paths: dict, dag_id: str, *keys: str) -> None:
+    """Fail with the sequence's error unless it got as far as ``keys``."""
+    missing = [key for key in keys if key not in scheduled_paths]
+    assert not missing, f"{dag_id}: {scheduled_paths['errors'].get(dag_id, 'unfinished')} (no {missing})"
+
+
 def test_a_hook_backfill_publishes_each_date_as_the_bulk_mode_does(airflow_stack, scheduled_paths):
+    completed(scheduled_paths, HOOK_DAG, "bulk", "backfilled", "first runs")
     runs = scheduled_paths["first runs"]
     assert sorted(runs) == HOOK_DATES  # one run per date, named after its data interval
     failed = [run["dag_run_id"] for run in runs.values() if run["state"] != "success"]
@@ -218,6 +235,7 @@ def test_a_hook_backfill_publishes_each_date_as_the_bulk_mode_does(airflow_stack
 
 
 def test_reprocessing_completed_dates_reruns_them_and_rewrites_the_same_bytes(scheduled_paths):
+    completed(scheduled_paths, HOOK_DAG, "bulk", "first runs", "second runs", "reprocessed")
     first, second = scheduled_paths["first runs"], scheduled_paths["second runs"]
     assert sorted(second) == REPROCESSED
     for day in REPROCESSED:
@@ -230,6 +248,7 @@ def test_reprocessing_completed_dates_reruns_them_and_rewrites_the_same_bytes(sc
 def test_a_publish_that_failed_once_is_retried_by_the_scheduler_with_the_clean_files(
     airflow_stack, scheduled_paths
 ):
+    completed(scheduled_paths, PERSONALIZE_DAG, "publish tries", "retried", "retried run")
     tries = scheduled_paths["publish tries"]
     assert [(ti["try_number"], ti["state"]) for ti in tries] == [(1, "failed"), (2, "success")]
     first_end = datetime.fromisoformat(tries[0]["end_date"])
@@ -242,6 +261,7 @@ def test_a_publish_that_failed_once_is_retried_by_the_scheduler_with_the_clean_f
 
 
 def test_a_personalize_backfill_exports_each_run_its_own_date(scheduled_paths):
+    completed(scheduled_paths, PERSONALIZE_DAG, "personalize runs", "manifests")
     runs = scheduled_paths["personalize runs"]
     assert sorted(runs) == PERSONALIZE_DATES
     assert {run["state"] for run in runs.values()} == {"success"}
@@ -251,6 +271,7 @@ def test_a_personalize_backfill_exports_each_run_its_own_date(scheduled_paths):
 
 
 def test_no_two_runs_of_one_dag_ran_at_once(scheduled_paths):
+    completed(scheduled_paths, HOOK_DAG, "overlaps before reprocessing")
     assert scheduled_paths["overlaps before reprocessing"] == []
     assert scheduled_paths["overlaps"] == {PERSONALIZE_DAG: [], HOOK_DAG: []}
     assert scheduled_paths["most running"] == {PERSONALIZE_DAG: 1, HOOK_DAG: 1}
