@@ -1,4 +1,4 @@
-"""The date a Personalize run exports (``personalize.tasks.export_date_for``): the ``export_date`` param,
+"""The date a Personalize run exports (``personalize.run.export_date_for``): the ``export_date`` param,
 else the first day of the run's data interval (scheduled and backfill runs), else yesterday. The stack
 tests (tests/stack/test_scheduled_runs.py, test_backfills_and_retries.py) run the same through the real
 scheduler."""
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from hubspot_pipeline.personalize.tasks import export_date_for
+from hubspot_pipeline.personalize.run import export_date_for
 
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 
