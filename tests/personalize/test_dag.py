@@ -18,7 +18,7 @@ from hubspot_pipeline.local.emulator import running_emulator
 from hubspot_pipeline.local.generator import DEFAULT_END_DATE, generate_share
 from hubspot_pipeline.local.quickstart import TUTORIAL_EXPORT_DATE, snowflake_connection
 from hubspot_pipeline.local.tutorial import load_tutorial_sample
-from tests.conftest import ROOT, SAMPLE_DIR, s3_client
+from tests.conftest import ROOT, SAMPLE_DIR, asset_events, s3_client
 from tests.personalize.output_rules import check_training_folder
 
 DAG_ID = "personalize_training_export"
@@ -75,18 +75,9 @@ def _run(dag, export_date: date) -> str:
 
 
 def _asset_events(dag_run) -> dict[str, dict]:
-    """The Asset events the run's publish task emitted: dataset -> extra (the Airflow DB's record)."""
-    from airflow.models.asset import AssetEvent, AssetModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        rows = session.execute(
-            select(AssetModel.name, AssetEvent.extra)
-            .join(AssetEvent, AssetEvent.asset_id == AssetModel.id)
-            .where(AssetEvent.source_dag_id == DAG_ID, AssetEvent.source_run_id == dag_run.run_id)
-        )
-        return {name.rsplit("/", 1)[-1]: extra for name, extra in rows}
+    """The Asset events the run emitted: dataset -> extra."""
+    prefix = CONFIG.personalize.asset_name("")
+    return {name.removeprefix(prefix): extra for name, extra in asset_events(dag_run).items()}
 
 
 def _objects(root: Path) -> dict[str, bytes]:
