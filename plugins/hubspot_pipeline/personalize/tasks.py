@@ -21,7 +21,7 @@ from hubspot_pipeline.config import PersonalizeConfig
 from hubspot_pipeline.formatting import clean_identifier, clean_text
 from hubspot_pipeline.identity.log import EVENT
 from hubspot_pipeline.identity.resolve import identify
-from hubspot_pipeline.personalize.checks import validate_datasets
+from hubspot_pipeline.personalize.checks import RECOMMENDERS_KEY, validate_datasets
 from hubspot_pipeline.personalize.chunks import part_key, plan_chunks, release_memory
 from hubspot_pipeline.personalize.datasets import DATASETS
 from hubspot_pipeline.personalize.files import (
@@ -255,6 +255,8 @@ def publish(run: ExportRun) -> dict:
         manifest["files"] = files
         manifest["ledgers"] = {name: ledger.to_dict() for name, ledger in ledgers.items()}
         manifest["identity"] = {**identity, "log_key": identity_key}
+        if left_out := json.loads(run.staging.get_bytes(run.staging_key(RECOMMENDERS_KEY))):
+            manifest["recommenders_left_out"] = left_out  # they cannot train (validate says why)
         if in_warehouse:  # before the manifest, which records what the warehouse wrote
             quarantined = ledgers["interactions"].quarantined_total
             unload_from_warehouse(run, store, files.get("interactions"), quarantined, event_log, Path(work))
@@ -266,7 +268,11 @@ def publish(run: ExportRun) -> dict:
         manifest_key, config_key = f"{runs}/manifest.json", f"{train}/config.json"
         objects.append((manifest_key, json_bytes(manifest), "application/json"))
         objects.append(
-            (config_key, json_bytes(mlops_config(personalize, list(DATASET_ORDER))), "application/json")
+            (
+                config_key,
+                json_bytes(mlops_config(personalize, list(DATASET_ORDER), left_out)),
+                "application/json",
+            )
         )
         if not run.dry_run:  # in order: data files, run artefacts, then the manifest and config.json
             for key, path, content_type in data_files + artefacts:
