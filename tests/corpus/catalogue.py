@@ -3,8 +3,10 @@ made bad and what the pipeline must do with it, and a builder that writes them i
 
 Every kind adds its own records (ids outside the generated ranges, events at their own second of the
 export date) so its outcome can be found in the outputs: a published row, a quarantined row with its
-reason, or a skip/correction count in a ledger. Treatments follow the rules documented in the README
-("Rules, in the order they apply", "What happens to bad input") and ``hubspot_pipeline/identity/``.
+reason, its line in the identity log, the Hook row of a company of its own, or a skip/correction count in
+a ledger (``test_corpus`` checks the counts several kinds share against the sum the catalogue declares).
+Treatments follow the rules documented in the README ("Rules, in the order they apply", "What happens to
+bad input") and ``hubspot_pipeline/identity/``.
 
 Invalid UTF-8 cannot be in a share: Snowflake's and DuckDB's VARCHAR both reject it on write (see
 ``test_invalid_utf8_cannot_enter_a_share``). What a share can hold is text that was decoded with
@@ -295,16 +297,14 @@ class Counted:
     def key(self) -> tuple[str, str, str, str]:
         return ("Hook" if self.hook else "Personalize", self.dataset, self.outcome_kind, self.reason)
 
-    def found(self, outcome: Outcome) -> int:
-        ledgers = outcome.hook_ledgers if self.hook else outcome.ledgers
-        return ledgers[self.dataset][self.outcome_kind].get(self.reason, 0)
-
     def __call__(self, outcome: Outcome) -> list[str]:
-        found = self.found(outcome)
+        ledgers = outcome.hook_ledgers if self.hook else outcome.ledgers
+        found = ledgers[self.dataset][self.outcome_kind].get(self.reason, 0)
         return [] if found >= self.rows else [f"ledger {self.key} = {found}, expected >= {self.rows}"]
 
 
 def counted(dataset: str, outcome_kind: str, reason: str, rows: int = 1, *, hook: bool = False) -> Counted:
+    """A :class:`Counted` check (Hook's manifest when ``hook``)."""
     return Counted(dataset, outcome_kind, reason, rows, hook)
 
 
@@ -836,7 +836,7 @@ CATALOGUE: tuple[BadKind, ...] = (
         "skipped: deal date after the export date (its Purchase)",
         deal(3, line_item={}, CREATEDATE="2024-06-03T00:00:00Z", CLOSEDATE="2100-01-01T00:00:00Z"),
         [
-            identity_logged(deal_source(3, "purchase").removesuffix("/purchase"), "incoming.event.success"),
+            identity_logged(f"deal:{corpus_id(D, 3)}/line_item:{corpus_id(L, 3)}", "incoming.event.success"),
             counted("interactions", "skipped", "deal date after the export date"),
             not_quarantined("interactions", {"_SOURCE_ID": deal_source(3, "purchase")}),
         ],
