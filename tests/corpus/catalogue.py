@@ -1097,7 +1097,6 @@ CATALOGUE: tuple[BadKind, ...] = (
         [
             identity_logged("event:corpus-e-12", "incoming.event.success"),
             not_quarantined("interactions", _event_source(12)),
-            not_written("interactions", {"TIMESTAMP": event_epoch(12)}),
             counted(
                 "interactions", "skipped", "cart-level event without an item (event_types_without_items)"
             ),
