@@ -158,6 +158,10 @@ class ListingPoller:
             {other for keys in self.listings if key in keys for other in others if other not in keys}
         )
 
+    def publishing_listings(self, keys: list[str]) -> int:
+        """How many listings showed some but not all of ``keys``: taken while they were being published."""
+        return sum(1 for listing in self.listings if 0 < len(listing.intersection(keys)) < len(keys))
+
 
 # ------------------------------------------------------------------------------------------- DAG runs
 
@@ -258,10 +262,19 @@ def is_data_file(dag_id: str, key: str) -> bool:
 
 def check_like_a_clean_run(dag_id: str, published: dict[str, bytes], clean: dict[str, bytes], poller) -> None:
     """``published`` has the keys and (Data Docs pages aside) the bytes of the clean run; the poller never
-    saw another version of an object, nor the trigger before everything else."""
+    saw another version of an object, nor the trigger before everything else. The poller must also have
+    watched the publishing: read every published object, and listed the bucket at least once while some
+    but not all data files were there."""
     assert sorted(published) == sorted(clean)  # the same keys, Data Docs pages included
     assert sorted(key for key in without_data_docs(clean) if published[key] != clean[key]) == []
-    assert poller.partial_objects(published, skip=is_data_docs) == []
+    assert sorted(set(published) - set(poller.versions)) == []
+    partial = poller.partial_objects(published, skip=is_data_docs)
+    assert partial == [], f"other versions than the final one were visible: {partial}"
     trigger, before = trigger_key(dag_id, published)
-    assert poller.seen_before(trigger, before) == []
-    assert any(is_data_file(dag_id, key) for key in before)
+    early = poller.seen_before(trigger, before)
+    assert early == [], f"{trigger} was listed before {early}"
+    data_files = [key for key in before if is_data_file(dag_id, key)]
+    assert data_files
+    mid_publish = poller.publishing_listings(data_files)
+    print(f"poller: {len(poller.listings)} listings, {mid_publish} with some but not all data files")
+    assert mid_publish >= 1, f"{len(poller.listings)} listings, none mid-publish"
