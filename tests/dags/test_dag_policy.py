@@ -55,3 +55,26 @@ def test_parsing_imports_no_heavy_libraries():
     )
     loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert loaded.stdout.strip().splitlines()[-1:] in ([], [""]), f"parse-time imports: {loaded.stdout}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="product bug: on Airflow 3.3 retry_exponential_backoff is a multiplier, and the DAGs' True "
+    "means 1.0, i.e. a constant one-minute delay; 2.0 (or more) in default_args gives the documented backoff",
+)
+def test_retry_delays_grow_as_documented(dagbag):
+    """README and RELIABILITY.md promise retries with exponential backoff: each delay longer than the last."""
+    import uuid
+    from datetime import UTC, datetime
+
+    from airflow.models.taskinstance import TaskInstance
+
+    for dag_id, dag in dagbag.dags.items():
+        task = dag.tasks[0]
+        instance = TaskInstance(task=task, run_id="retry-delays", dag_version_id=uuid.uuid4())
+        instance.end_date = datetime(2024, 1, 1, tzinfo=UTC)
+        delays = []
+        for try_number in (1, 2):
+            instance.try_number = try_number
+            delays.append(instance.next_retry_datetime() - instance.end_date)
+        assert delays[0] >= task.retry_delay and delays[1] > delays[0], f"{dag_id}: retry delays {delays}"
