@@ -40,6 +40,19 @@ os.environ.pop("HUBSPOT_PIPELINE_CONFIG", None)
 os.environ.pop("AIRFLOW_VAR_HUBSPOT_PIPELINE_CONFIG", None)
 
 
+# scripts/test.sh runs the suite on two pytest-xdist workers (--dist loadgroup). A module's tests stay on
+# one worker (its module fixtures are built once), and so do the folders whose tests share one expensive
+# session fixture: Airflow's services on PostgreSQL, the corpus share, the fault stack.
+SHARED_FIXTURE_FOLDERS = ("stack", "corpus", "faults")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        folder = item.path.parent
+        group = folder.name if folder.name in SHARED_FIXTURE_FOLDERS else str(item.path.relative_to(ROOT))
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as probe:

@@ -18,8 +18,6 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from itertools import count
 
-import pytest
-
 from hubspot_pipeline.config import load_config
 from hubspot_pipeline.local.emulator import RunningEmulator
 from hubspot_pipeline.local.generator import DEFAULT_END_DATE
@@ -223,14 +221,6 @@ def kill_group(process: subprocess.Popen) -> None:
     """SIGKILL the process group of a process we started (its own session, see :func:`start_dag_test`)."""
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
-
-
-def both_exports(in_ci: str) -> list:
-    """Both DAG ids as test parameters, the one not ``in_ci`` marked ``slow`` (to keep CI short)."""
-    return [
-        pytest.param(dag_id, marks=() if dag_id == in_ci else pytest.mark.slow)
-        for dag_id in (PERSONALIZE_DAG, HOOK_DAG)
-    ]
 
 
 def export_conf(dag_id: str) -> tuple[str, dict]:
