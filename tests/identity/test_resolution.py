@@ -23,6 +23,7 @@ from hubspot_pipeline.identity.identifiers import (
 from hubspot_pipeline.identity.log import IncomingLog
 from hubspot_pipeline.identity.resolve import identify
 from hubspot_pipeline.identity.users import resolve_events, resolve_users
+from hubspot_pipeline.local.quickstart import local_hash_key
 from hubspot_pipeline.quality.ledger import AccountingError
 
 CONFIG = load_config().identity
@@ -281,6 +282,14 @@ def test_the_hash_key_comes_from_its_airflow_variable_and_has_no_default(monkeyp
     monkeypatch.delenv(variable)
     with pytest.raises(HashKeyMissing, match=f"AIRFLOW_VAR_{CONFIG.hash_key_variable.upper()}="):
         hash_key(CONFIG)
+
+
+def test_the_local_stack_generates_its_key_once_and_keeps_it_private(tmp_path):
+    path = tmp_path / "var" / "identity_hash_key"
+    key = local_hash_key(path)
+    assert len(key) == 64 and local_hash_key(path) == key
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert local_hash_key(tmp_path / "elsewhere") != key
 
 
 def test_missing_alias_columns_are_an_error_not_a_silent_change():

@@ -192,7 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "AIRFLOW_CONN_HUBSPOT_SNOWFLAKE": snowflake_connection(emulator, config.share),
         }
         hash_key_env = f"AIRFLOW_VAR_{config.identity.hash_key_variable.upper()}"
-        environment.setdefault(hash_key_env, local_hash_key())
+        if not environment.get(hash_key_env):
+            environment[hash_key_env] = local_hash_key()
         print(f"==> airflow dags test {DAG_ID} (export date {arguments.export_date}); log: var/logs/")
         result = run_dag(arguments.export_date, environment)
         if result.returncode == 0:
