@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -34,6 +35,8 @@ os.environ.update(
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}",
         "GX_ANALYTICS_ENABLED": "False",
+        # the identity log's hash key, random for the session (never written to the repository)
+        "AIRFLOW_VAR_HUBSPOT_PIPELINE_IDENTITY_HASH_KEY": secrets.token_hex(32),
     }
 )
 os.environ.pop("HUBSPOT_PIPELINE_CONFIG", None)

@@ -195,6 +195,28 @@ def with_quick_retries(dag, seconds: int = 1):
     return dag
 
 
+def task_intervals(dag_id: str, task_id: str, logical_dates: list[datetime]) -> dict[datetime, tuple]:
+    """Per run of ``dag_id`` (by logical date), ``task_id``'s ``(state, start, end)`` as Airflow recorded it
+    in the metadata DB (its last try)."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    query = (
+        select(DagRun.logical_date, TaskInstance.state, TaskInstance.start_date, TaskInstance.end_date)
+        .join(TaskInstance, (TaskInstance.dag_id == DagRun.dag_id) & (TaskInstance.run_id == DagRun.run_id))
+        .where(
+            DagRun.dag_id == dag_id, TaskInstance.task_id == task_id, DagRun.logical_date.in_(logical_dates)
+        )
+    )
+    with create_session() as session:
+        return {
+            logical_date: (str(state), start, end)
+            for logical_date, state, start, end in session.execute(query)
+        }
+
+
 def run_in_process(dag, day: date, conf: dict):
     """One run through ``dag.test()``; returns the DagRun and each task's number of tries."""
     dag_run = dag.test(logical_date=unique_logical_date(day), run_conf=conf)
@@ -202,9 +224,13 @@ def run_in_process(dag, day: date, conf: dict):
     return dag_run, tries
 
 
-def start_dag_test(dag_id: str, day: date, conf: dict, log_path) -> subprocess.Popen:
-    """``airflow dags test`` in its own process group (to kill it and every child with it)."""
-    command = [sys.executable, "-m", "airflow", "dags", "test", dag_id, unique_logical_date(day).isoformat()]
+def start_dag_test(
+    dag_id: str, day: date, conf: dict, log_path, logical_date: datetime | None = None
+) -> subprocess.Popen:
+    """``airflow dags test`` in its own process group (to kill it and every child with it), for
+    ``logical_date`` (default: a new one on ``day``)."""
+    logical_date = logical_date or unique_logical_date(day)
+    command = [sys.executable, "-m", "airflow", "dags", "test", dag_id, logical_date.isoformat()]
     command += ["--conf", json.dumps(conf)]
     with open(log_path, "ab") as log:
         return subprocess.Popen(

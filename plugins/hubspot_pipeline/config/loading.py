@@ -180,6 +180,9 @@ def _identity(raw: Any) -> IdentityConfig:
             f"identity.account_id={account_id!r} must be one of {', '.join(ACCOUNT_ID_SOURCES)}"
         )
     blocked = raw.get("blocked_values", defaults.blocked_values) or []
+    variable = raw.get("hash_key_variable", defaults.hash_key_variable)
+    if not isinstance(variable, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", variable):
+        raise ConfigError(f"identity.hash_key_variable={variable!r} must name an Airflow Variable")
     return IdentityConfig(
         anonymous_ids=aliases,
         blocked_values=frozenset("" if each is None else str(each).strip().lower() for each in blocked),
@@ -187,6 +190,7 @@ def _identity(raw: Any) -> IdentityConfig:
         max_contacts_per_identifier=limit,
         max_external_id_length=length,
         account_id=account_id,
+        hash_key_variable=variable,
         free_email_domains=tuple(
             str(domain).strip().lower() for domain in raw.get("free_email_domains") or []
         ),

@@ -19,6 +19,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from hubspot_pipeline.config import PersonalizeConfig
 from hubspot_pipeline.formatting import clean_identifier, clean_text
+from hubspot_pipeline.identity.identifiers import hash_key
 from hubspot_pipeline.identity.log import EVENT
 from hubspot_pipeline.identity.resolve import identify
 from hubspot_pipeline.personalize.checks import RECOMMENDERS_KEY, validate_datasets
@@ -161,7 +162,7 @@ def prepare(run: ExportRun) -> dict[str, dict]:
         name: run.staging.get_frame(run.staging_key(f"source/{name}.parquet")) for name in SOURCE_QUERIES
     }
     ledgers = {name: DatasetLedger() for name in DATASETS}
-    identity = identify(sources["contacts"], None, run.config.identity)
+    identity = identify(sources["contacts"], None, run.config.identity, hash_key(run.config.identity))
     users, personalize = identity.users, run.config.personalize
     deal_rows = sources["deal_line_items"]
     for name, frame in {
