@@ -26,6 +26,7 @@ import multiprocessing
 import os
 import platform
 import resource
+import secrets
 import sys
 import tempfile
 import time
@@ -86,7 +87,8 @@ def run_resolve_users(frame: pd.DataFrame) -> int:
     from hubspot_pipeline.config import IdentityConfig
     from hubspot_pipeline.identity.users import resolve_users
 
-    return resolve_users(frame, IdentityConfig()).members["USER_ID"].nunique()
+    key = secrets.token_bytes(32)  # the log hashes with a key, as the export does
+    return resolve_users(frame, IdentityConfig(), hash_key=key).members["USER_ID"].nunique()
 
 
 def _identifier_codes(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:

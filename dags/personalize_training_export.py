@@ -48,7 +48,7 @@ default_args = {
     "owner": "data-engineering",
     "retries": 2,
     "retry_delay": timedelta(minutes=1),
-    "retry_exponential_backoff": True,
+    "retry_exponential_backoff": 2.0,  # Airflow 3.3: the multiplier of each next delay (True means 1.0)
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -34,10 +35,25 @@ os.environ.update(
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}",
         "GX_ANALYTICS_ENABLED": "False",
+        # the identity log's hash key, random for the session (never written to the repository)
+        "AIRFLOW_VAR_HUBSPOT_PIPELINE_IDENTITY_HASH_KEY": secrets.token_hex(32),
     }
 )
 os.environ.pop("HUBSPOT_PIPELINE_CONFIG", None)
 os.environ.pop("AIRFLOW_VAR_HUBSPOT_PIPELINE_CONFIG", None)
+
+
+# scripts/test.sh runs the suite on two pytest-xdist workers (--dist loadgroup). A module's tests stay on
+# one worker (its module fixtures are built once), and so do the folders whose tests share one expensive
+# session fixture: Airflow's services on PostgreSQL, the corpus share, the fault stack.
+SHARED_FIXTURE_FOLDERS = ("stack", "corpus", "faults")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        folder = item.path.parent
+        group = folder.name if folder.name in SHARED_FIXTURE_FOLDERS else str(item.path.relative_to(ROOT))
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 def free_port() -> int:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import threading
+
 import pandas as pd
 import pytest
 
@@ -21,6 +24,39 @@ def test_local_store_lays_out_bucket_and_key_and_round_trips(tmp_path):
     pd.testing.assert_frame_equal(store.get_frame("staging/f.parquet"), frame, check_dtype=False)
     store.delete_prefix("staging/")
     assert store.list_keys("") == ["train/group/items.csv"]
+
+
+@pytest.mark.parametrize("method", ["put_bytes", "put_file"])
+def test_a_local_store_reader_never_sees_a_partial_object(tmp_path, method):
+    """A reader polling the key while it is rewritten sees only whole versions (the store writes a
+    temporary file and renames it over the key)."""
+    store = LocalObjectStore(tmp_path / "objects", "b")
+    versions = [bytes([ord("a") + number]) * (4 << 20) for number in range(2)]  # 4 MiB each
+    sources = [tmp_path / "a.csv", tmp_path / "b.csv"]
+    for source, data in zip(sources, versions, strict=True):
+        source.write_bytes(data)
+    whole = {hashlib.sha256(data).hexdigest() for data in versions}
+    seen: list[str] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            try:
+                seen.append(hashlib.sha256(store.get_bytes("train/g/items.csv")).hexdigest())
+            except FileNotFoundError:
+                continue  # before the first write
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    for number in range(30):
+        if method == "put_bytes":
+            store.put_bytes("train/g/items.csv", versions[number % 2], "text/csv")
+        else:
+            store.put_file("train/g/items.csv", sources[number % 2], "text/csv")
+    done.set()
+    reader.join()
+    assert len(set(seen) - whole) == 0, f"{len(seen)} reads, {len(set(seen) - whole)} partial versions"
+    assert set(seen) == whole  # the reader did read while both versions were being written
 
 
 def test_local_store_refuses_keys_outside_the_bucket(tmp_path):

@@ -3,8 +3,10 @@ made bad and what the pipeline must do with it, and a builder that writes them i
 
 Every kind adds its own records (ids outside the generated ranges, events at their own second of the
 export date) so its outcome can be found in the outputs: a published row, a quarantined row with its
-reason, or a skip/correction count in a ledger. Treatments follow the rules documented in the README
-("Rules, in the order they apply", "What happens to bad input") and ``hubspot_pipeline/identity/``.
+reason, its line in the identity log, the Hook row of a company of its own, or a skip/correction count in
+a ledger (``test_corpus`` checks the counts several kinds share against the sum the catalogue declares).
+Treatments follow the rules documented in the README ("Rules, in the order they apply", "What happens to
+bad input") and ``hubspot_pipeline/identity/``.
 
 Invalid UTF-8 cannot be in a share: Snowflake's and DuckDB's VARCHAR both reject it on write (see
 ``test_invalid_utf8_cannot_enter_a_share``). What a share can hold is text that was decoded with
@@ -14,6 +16,7 @@ replacement, i.e. U+FFFD; that kind is ``product_text_replacement_character``.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -123,12 +126,14 @@ def deal(
     pipeline: str = ECOMMERCE,
     line_item: dict | None = None,
     contact_id: int | None = TEMPLATE_CONTACT,
+    company_id: int | None = None,
     line_item_link: int | None | str = "own",
     **properties: object,
 ) -> list[str]:
-    """A corpus deal (won in the ecommerce pipeline by default) of the template contact, with one line item
-    of the template product unless ``line_item`` is None; ``line_item_link`` overrides the line item id of
-    the line item → deal association (None: a NULL id)."""
+    """A corpus deal (won in the ecommerce pipeline by default) of the template contact (``contact_id``)
+    and of ``company_id`` if given, with one line item of the template product unless ``line_item`` is
+    None; ``line_item_link`` overrides the line item id of the line item → deal association (None: a NULL
+    id)."""
     deal_id = corpus_id("OBJECTS_DEALS", number)
     values = {
         "OBJECTID": deal_id,
@@ -149,6 +154,10 @@ def deal(
                 DEAL_OBJECTID=values["OBJECTID"],
                 CONTACT_OBJECTID=contact_id,
             )
+        )
+    if company_id is not None:
+        statements.append(
+            insert("ASSOCIATIONS_DEALS_TO_COMPANIES", DEAL_OBJECTID=deal_id, COMPANY_OBJECTID=company_id)
         )
     if line_item is not None:
         item_id = corpus_id("OBJECTS_LINE_ITEMS", number)
@@ -272,19 +281,31 @@ def not_quarantined(dataset: str, match: dict[str, object]) -> Check:
     return check
 
 
-def counted(dataset: str, outcome_kind: str, reason: str, at_least: int = 1, *, hook: bool = False) -> Check:
-    """The manifest ledger of ``dataset`` counts at least ``at_least`` rows ``outcome_kind`` (skipped,
-    quarantined, corrected) for ``reason`` (Hook's manifest when ``hook``)."""
+@dataclass(frozen=True)
+class Counted:
+    """The manifest ledger of ``dataset`` counts at least ``rows`` rows ``outcome_kind`` (skipped,
+    quarantined, corrected) for ``reason`` (Hook's manifest when ``hook``): the kind's own records' rows,
+    which :func:`catalogue_counts` adds up over the catalogue."""
 
-    def check(outcome: Outcome) -> list[str]:
-        ledgers = outcome.hook_ledgers if hook else outcome.ledgers
-        found = ledgers[dataset][outcome_kind].get(reason, 0)
-        where = "Hook" if hook else "Personalize"
-        if found < at_least:
-            return [f"{where} ledger {dataset}.{outcome_kind}[{reason!r}] = {found}, expected >= {at_least}"]
-        return []
+    dataset: str
+    outcome_kind: str
+    reason: str
+    rows: int = 1
+    hook: bool = False
 
-    return check
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return ("Hook" if self.hook else "Personalize", self.dataset, self.outcome_kind, self.reason)
+
+    def __call__(self, outcome: Outcome) -> list[str]:
+        ledgers = outcome.hook_ledgers if self.hook else outcome.ledgers
+        found = ledgers[self.dataset][self.outcome_kind].get(self.reason, 0)
+        return [] if found >= self.rows else [f"ledger {self.key} = {found}, expected >= {self.rows}"]
+
+
+def counted(dataset: str, outcome_kind: str, reason: str, rows: int = 1, *, hook: bool = False) -> Counted:
+    """A :class:`Counted` check (Hook's manifest when ``hook``)."""
+    return Counted(dataset, outcome_kind, reason, rows, hook)
 
 
 def hook_row(account_id: int, expected: dict[str, str] | None = None) -> Check:
@@ -296,13 +317,17 @@ def no_hook_row(account_id: int) -> Check:
     return _hook(not_written, account_id)
 
 
-def identity_logged(record: str, log: str) -> Check:
-    """The identity log has ``record`` (e.g. ``event:<id>``) as ``log`` (e.g. ``incoming.event.error``)."""
+def identity_logged(record: str, log: str, reason: str = "", column: str = "record") -> Check:
+    """The identity log has ``record`` (in ``column``; e.g. ``event:<id>``) as ``log`` (e.g.
+    ``incoming.event.error``), its reason containing ``reason``."""
 
     def check(outcome: Outcome) -> list[str]:
-        rows = outcome.identity_log[outcome.identity_log["record"] == record]
+        rows = outcome.identity_log[outcome.identity_log[column] == record]
         logs = sorted(set(rows["log"]))
-        return [] if logs == [log] else [f"identity_log.csv: {record} logged as {logs}, expected [{log!r}]"]
+        if logs != [log]:
+            return [f"identity_log.csv: {record} logged as {logs}, expected [{log!r}]"]
+        found = sorted(set(rows["reason"]))
+        return [] if all(reason in each for each in found) else [f"identity_log.csv: {record}: {found}"]
 
     return check
 
@@ -372,6 +397,33 @@ def _hubspot_user(object_table: str, number: int) -> dict:
     return {"USER_ID": f"hubspot-{corpus_id(object_table, number)}"}
 
 
+def _deal_read_without_line_item(number: int | None, log: str = "incoming.event.success") -> list[Check]:
+    """The deal's row was read (its identity log line names no line item) and none of its interactions
+    was quarantined (the skip keeps them out of validation)."""
+    deal_id = "<missing>" if number is None else corpus_id(D, number)
+    source = f"deal:{deal_id}/line_item:<missing>"
+    interactions = [{"_SOURCE_ID": f"{source}/{event}"} for event in ("cart", "purchase")]
+    return [identity_logged(source, log), *(not_quarantined("interactions", match) for match in interactions)]
+
+
+def _won_sales_deal(number: int, company_number: int, **properties: object) -> list[str]:
+    """A deal won in the sales pipeline (Hook counts it, Personalize does not read it) of a corpus company
+    of its own, with no contact."""
+    deal_statements = deal(
+        number,
+        pipeline="default",
+        stage="closedwon",
+        contact_id=None,
+        company_id=corpus_id(CO, company_number),
+        **properties,
+    )
+    return company(company_number) + deal_statements
+
+
+AGE_LEFT_EMPTY = "AGE: not a whole number from 0 to 120, left empty"
+WON_FOR_NOTHING = {"total_deals_won": "1", "total_revenue_won": "0.00"}
+
+
 def _epoch(moment: str) -> str:
     return str(int(pd.Timestamp(moment).timestamp()))
 
@@ -427,7 +479,10 @@ CATALOGUE: tuple[BadKind, ...] = (
         "PROPERTY_PRICE '12,50'",
         "quarantined: PRICE: missing",
         product(6, PRICE="12,50"),
-        [quarantined("items", _product_id(6), "PRICE: missing")],
+        [
+            quarantined("items", _product_id(6), "PRICE: missing"),
+            counted("items", "corrected", "PRICE: not a number, rejected as missing"),
+        ],
     ),
     BadKind(
         "product_price_negative",
@@ -443,7 +498,10 @@ CATALOGUE: tuple[BadKind, ...] = (
         "PROPERTY_PRICE 'inf'",
         "quarantined: PRICE: missing",
         product(8, PRICE="inf"),
-        [quarantined("items", _product_id(8), "PRICE: missing")],
+        [
+            quarantined("items", _product_id(8), "PRICE: missing"),
+            counted("items", "corrected", "PRICE: not a number, rejected as missing"),
+        ],
     ),
     BadKind(
         "product_createdate_epoch_seconds",
@@ -566,7 +624,11 @@ CATALOGUE: tuple[BadKind, ...] = (
         "OBJECTID is NULL",
         "skipped: no record id",
         contact(1, OBJECTID=None),
-        [not_written("users", _user(1)), counted("users", "skipped", "no record id")],
+        [
+            not_written("users", _user(1)),
+            identity_logged("corpus-c-1", "incoming.user.skip", "no record id", column="user_external_id"),
+            counted("users", "skipped", "no record id"),
+        ],
     ),
     BadKind(
         "contact_duplicate_row",
@@ -611,6 +673,9 @@ CATALOGUE: tuple[BadKind, ...] = (
         [
             written("users", _hubspot_user(C, 6)),
             not_written("users", _hubspot_user(C, 7)),
+            identity_logged(
+                f"contact:{corpus_id(C, 7)}", "incoming.user.success", f"into contact {corpus_id(C, 6)}"
+            ),
             counted("users", "skipped", "merged into another contact of the same user"),
         ],
     ),
@@ -626,11 +691,13 @@ CATALOGUE: tuple[BadKind, ...] = (
         "contact_age_non_numeric",
         C,
         "PROPERTY_AGE 'ten'",
-        "corrected: AGE left empty",
+        "corrected: AGE left empty (the identity stage's cast to a number already nulls it, and logs it)",
         contact(9, AGE="ten"),
         [
             written("users", _user(9), {"AGE": ""}),
-            counted("users", "corrected", "AGE: not a whole number from 0 to 120, left empty"),
+            identity_logged(
+                f"contact:{corpus_id(C, 9)}", "incoming.user.success", "hubspot/age not a number: set to null"
+            ),
         ],
     ),
     BadKind(
@@ -639,7 +706,7 @@ CATALOGUE: tuple[BadKind, ...] = (
         "PROPERTY_AGE '-1'",
         "corrected: AGE left empty",
         contact(10, AGE="-1"),
-        [written("users", _user(10), {"AGE": ""})],
+        [written("users", _user(10), {"AGE": ""}), counted("users", "corrected", AGE_LEFT_EMPTY)],
     ),
     BadKind(
         "contact_age_fraction",
@@ -647,7 +714,7 @@ CATALOGUE: tuple[BadKind, ...] = (
         "PROPERTY_AGE '33.5'",
         "corrected: AGE left empty",
         contact(11, AGE="33.5"),
-        [written("users", _user(11), {"AGE": ""})],
+        [written("users", _user(11), {"AGE": ""}), counted("users", "corrected", AGE_LEFT_EMPTY)],
     ),
     BadKind(
         "contact_age_over_120",
@@ -655,7 +722,7 @@ CATALOGUE: tuple[BadKind, ...] = (
         "PROPERTY_AGE '130'",
         "corrected: AGE left empty",
         contact(12, AGE="130"),
-        [written("users", _user(12), {"AGE": ""})],
+        [written("users", _user(12), {"AGE": ""}), counted("users", "corrected", AGE_LEFT_EMPTY)],
     ),
     BadKind(
         "contact_age_padded",
@@ -694,9 +761,10 @@ CATALOGUE: tuple[BadKind, ...] = (
         "company_createdate_epoch_milliseconds",
         CO,
         "PROPERTY_CREATEDATE '1700000000000'",
-        "corrected: epoch milliseconds read as such (created 2023-11-14, so a row)",
-        company(2, CREATEDATE="1700000000000"),
-        [hook_row(corpus_id(CO, 2))],
+        "corrected: epoch milliseconds read as such (created 2023-11-14, so a row; a twin created "
+        "2100-01-01 in milliseconds has none, where an unreadable date would have a row)",
+        company(2, CREATEDATE="1700000000000") + company(10, CREATEDATE="4102444800000"),
+        [hook_row(corpus_id(CO, 2)), no_hook_row(corpus_id(CO, 10))],
     ),
     BadKind(
         "company_createdate_future",
@@ -743,7 +811,7 @@ CATALOGUE: tuple[BadKind, ...] = (
         "a won ecommerce deal with no line item",
         "skipped: deal has no line items (its AddToCart and Purchase)",
         deal(1),
-        [counted("interactions", "skipped", "deal has no line items", 2)],
+        [*_deal_read_without_line_item(1), counted("interactions", "skipped", "deal has no line items", 2)],
     ),
     BadKind(
         "deal_closedate_garbage",
@@ -766,8 +834,9 @@ CATALOGUE: tuple[BadKind, ...] = (
         D,
         "a won deal closing 2100-01-01",
         "skipped: deal date after the export date (its Purchase)",
-        deal(3, line_item={}, CLOSEDATE="2100-01-01T00:00:00Z"),
+        deal(3, line_item={}, CREATEDATE="2024-06-03T00:00:00Z", CLOSEDATE="2100-01-01T00:00:00Z"),
         [
+            identity_logged(f"deal:{corpus_id(D, 3)}/line_item:{corpus_id(L, 3)}", "incoming.event.success"),
             counted("interactions", "skipped", "deal date after the export date"),
             not_quarantined("interactions", {"_SOURCE_ID": deal_source(3, "purchase")}),
         ],
@@ -811,17 +880,17 @@ CATALOGUE: tuple[BadKind, ...] = (
         "deal_amount_non_numeric",
         D,
         "PROPERTY_AMOUNT 'N/A'",
-        "corrected (Hook): amount counted as 0",
-        deal(8, pipeline="default", stage="closedwon", AMOUNT="N/A"),
-        [counted("deals", "corrected", "amount missing, unreadable or negative: counted as 0", 2, hook=True)],
+        "corrected (Hook): amount counted as 0 (the deal's own company: one deal won, 0.00 won)",
+        _won_sales_deal(8, 7, AMOUNT="N/A"),
+        [hook_row(corpus_id(CO, 7), WON_FOR_NOTHING)],
     ),
     BadKind(
         "deal_amount_negative",
         D,
         "PROPERTY_AMOUNT '-999'",
-        "corrected (Hook): amount counted as 0",
-        deal(9, pipeline="default", stage="closedwon", AMOUNT="-999"),
-        [counted("deals", "corrected", "amount missing, unreadable or negative: counted as 0", 2, hook=True)],
+        "corrected (Hook): amount counted as 0 (the deal's own company: one deal won, 0.00 won)",
+        _won_sales_deal(9, 8, AMOUNT="-999"),
+        [hook_row(corpus_id(CO, 8), WON_FOR_NOTHING)],
     ),
     BadKind(
         "deal_objectid_null",
@@ -830,6 +899,7 @@ CATALOGUE: tuple[BadKind, ...] = (
         "skipped: deal has no line items (Personalize); no company and no contact with an account (Hook)",
         deal(10, OBJECTID=None, contact_id=None),
         [
+            *_deal_read_without_line_item(None, "incoming.event.skip"),
             counted("interactions", "skipped", "deal has no line items", 2),
             counted("deals", "skipped", "no company and no contact with an account", hook=True),
         ],
@@ -850,14 +920,7 @@ CATALOGUE: tuple[BadKind, ...] = (
         A,
         "a sales deal associated only with a company id that does not exist",
         "skipped (Hook): company not in OBJECTS_COMPANIES",
-        deal(12, pipeline="default", stage="closedwon", contact_id=None)
-        + [
-            insert(
-                "ASSOCIATIONS_DEALS_TO_COMPANIES",
-                DEAL_OBJECTID=corpus_id(D, 12),
-                COMPANY_OBJECTID=UNKNOWN_COMPANY,
-            )
-        ],
+        deal(12, pipeline="default", stage="closedwon", contact_id=None, company_id=UNKNOWN_COMPANY),
         [counted("deals", "skipped", "company not in OBJECTS_COMPANIES", hook=True)],
     ),
     BadKind(
@@ -903,7 +966,7 @@ CATALOGUE: tuple[BadKind, ...] = (
         "a line item → deal association to a line item that does not exist",
         "skipped: deal has no line items",
         deal(17, stage=CART_STAGE, line_item_link=UNKNOWN_LINE_ITEM),
-        [counted("interactions", "skipped", "deal has no line items")],
+        [*_deal_read_without_line_item(17), counted("interactions", "skipped", "deal has no line items")],
     ),
     BadKind(
         "line_item_association_null",
@@ -911,14 +974,16 @@ CATALOGUE: tuple[BadKind, ...] = (
         "a line item → deal association with a NULL line item id",
         "skipped: deal has no line items",
         deal(18, stage=CART_STAGE, line_item_link=None),
-        [counted("interactions", "skipped", "deal has no line items")],
+        [*_deal_read_without_line_item(18), counted("interactions", "skipped", "deal has no line items")],
     ),
     BadKind(
         "contact_company_orphan",
         A,
-        "a contact associated with a company id that does not exist",
-        "skipped (Hook): no account resolved for the contact (a link to a missing company is ignored)",
-        contact(18)
+        "a contact associated with a company id that does not exist, its e-mail at another company's domain",
+        "corrected (Hook): the link to a missing company is ignored, so the contact belongs to its e-mail "
+        "domain's company (created on the export date: one contact created there)",
+        contact(18, EMAIL="buyer@corpus-orphan-link.com", CREATEDATE="2024-06-30T09:00:00Z")
+        + company(9, DOMAIN="corpus-orphan-link.com")
         + [
             insert(
                 "ASSOCIATIONS_CONTACTS_TO_COMPANIES",
@@ -926,10 +991,7 @@ CATALOGUE: tuple[BadKind, ...] = (
                 COMPANY_OBJECTID=UNKNOWN_COMPANY,
             )
         ],
-        [
-            written("users", _user(18)),
-            counted("contacts", "skipped", "no account resolved for the contact", hook=True),
-        ],
+        [written("users", _user(18)), hook_row(corpus_id(CO, 9), {"total_contacts_created": "1"})],
     ),
     # --- custom events → interactions (and Hook event metrics) -----------------------------------------
     BadKind(
@@ -1033,6 +1095,7 @@ CATALOGUE: tuple[BadKind, ...] = (
         "skipped: cart-level event without an item (event_types_without_items)",
         event(12, PROPERTY_EVENT_TYPE="ViewCart", PROPERTY_ITEM_ID=None),
         [
+            identity_logged("event:corpus-e-12", "incoming.event.success"),
             not_quarantined("interactions", _event_source(12)),
             counted(
                 "interactions", "skipped", "cart-level event without an item (event_types_without_items)"
@@ -1068,7 +1131,10 @@ CATALOGUE: tuple[BadKind, ...] = (
         "PROPERTY_ITEM_PRICE '12,50'",
         "corrected: EVENT_VALUE left empty",
         event(15, PROPERTY_ITEM_PRICE="12,50"),
-        [written("interactions", _at(15), {"EVENT_VALUE": ""})],
+        [
+            written("interactions", _at(15), {"EVENT_VALUE": ""}),
+            counted("interactions", "corrected", "EVENT_VALUE: not a number, left empty"),
+        ],
     ),
     BadKind(
         "event_price_negative",
@@ -1114,6 +1180,17 @@ CATALOGUE: tuple[BadKind, ...] = (
         ],
     ),
 )
+
+
+def catalogue_counts() -> Counter:
+    """The rows the corpus's records add to each ledger reason, as the kinds' :class:`Counted` checks
+    declare them (key: :attr:`Counted.key`)."""
+    counts: Counter = Counter()
+    for kind in CATALOGUE:
+        for check in kind.checks:
+            if isinstance(check, Counted):
+                counts[check.key] += check.rows
+    return counts
 
 
 def build_corpus_share(db_path: str | os.PathLike, *, dirty_share: float = 0.0, **size: int) -> None:

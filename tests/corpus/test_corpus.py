@@ -23,6 +23,7 @@ from tests.corpus.catalogue import (
     BadKind,
     Outcome,
     build_corpus_share,
+    catalogue_counts,
     table,
 )
 from tests.corpus.dag_runs import CONFIG, HOOK, PERSONALIZE, both_dags, run_dag, serving
@@ -39,6 +40,17 @@ TABLES = (
 )
 DATASETS = ("items", "users", "interactions", "hook:contacts", "hook:deals", "hook:events")
 WINDOW_END = datetime.combine(EXPORT_DATE + timedelta(days=1), datetime.min.time())
+# ledger reasons that the generated rows of the CI share count too (so a kind's count of them is only a
+# lower bound): the cart-level skip is compared with SQL instead; Hook's contacts, deals and events
+# without an account leave no per-record trace in what Hook publishes
+CART_LEVEL = "cart-level event without an item (event_types_without_items)"
+GENERATED_TOO = {
+    ("Personalize", "interactions", "skipped", CART_LEVEL),
+    ("Personalize", "users", "skipped", "merged into another contact of the same user"),
+    ("Hook", "contacts", "skipped", "no account resolved for the contact"),
+    ("Hook", "deals", "skipped", "no company and no contact with an account"),
+    ("Hook", "events", "skipped", "contact has no account"),
+}
 
 
 def share_counts(db_file: Path) -> dict[str, int]:
@@ -168,6 +180,16 @@ def test_each_bad_kind_is_treated_as_the_catalogue_says(corpus_run, kind: BadKin
     assert kind_problems(outcome, kind) == [], f"{kind.name} ({kind.how}) should be {kind.treatment}"
 
 
+def test_every_other_count_the_kinds_check_is_exactly_their_records(corpus_run):
+    """The ledger counts a kind checks are exactly the rows the catalogue's kinds declare, so a count
+    that a kind shares with others still fails when one of them loses its record or its treatment."""
+    outcome, _ = corpus_run
+    declared = {key: rows for key, rows in catalogue_counts().items() if key not in GENERATED_TOO}
+    ledgers = {"Personalize": outcome.ledgers, "Hook": outcome.hook_ledgers}
+    found = {key: ledgers[key[0]][key[1]][key[2]].get(key[3], 0) for key in declared}
+    assert found == declared
+
+
 @pytest.mark.parametrize("dataset", DATASETS)
 def test_rows_in_equal_rows_out_plus_quarantined_plus_skipped(corpus_run, dataset: str):
     outcome, counted_in = corpus_run
@@ -180,7 +202,7 @@ def test_rows_in_equal_rows_out_plus_quarantined_plus_skipped(corpus_run, datase
     [
         "deal has no line items",
         "duplicate event id",
-        "cart-level event without an item (event_types_without_items)",
+        CART_LEVEL,
     ],
 )
 def test_skip_counts_equal_the_rows_sql_finds_in_the_share(corpus_run, reason: str):
@@ -200,13 +222,12 @@ def test_invalid_utf8_cannot_enter_a_share():
         assert connection.execute("SELECT v FROM t").fetchall() == [("caf\\xE9",)]
 
 
-@pytest.mark.slow
 def test_the_corpus_in_a_large_share_with_the_generators_dirty_values(airflow_db, tmp_path):
-    """The soak version: every kind and the accounting in a share ~300 times the CI one, 3 % of whose
+    """The soak version: every kind and the accounting in a share ~30 times the small one, 3 % of whose
     generated rows are dirty too."""
     outcome, counted_in = run_corpus(
-        tmp_path / "share", tmp_path / "objects", contacts=20_000, companies=2_000, products=2_000,
-        days=180, events_per_day=5_000, dirty_share=0.03,
+        tmp_path / "share", tmp_path / "objects", contacts=5_000, companies=500, products=500,
+        days=90, events_per_day=1_000, dirty_share=0.03,
     )  # fmt: skip
     assert [f"{kind.name}: {problem}" for kind in CATALOGUE for problem in kind_problems(outcome, kind)] == []
     counts = {dataset: accounting(outcome, counted_in, dataset) for dataset in DATASETS}

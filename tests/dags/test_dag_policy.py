@@ -57,11 +57,6 @@ def test_parsing_imports_no_heavy_libraries():
     assert loaded.stdout.strip().splitlines()[-1:] in ([], [""]), f"parse-time imports: {loaded.stdout}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: on Airflow 3.3 retry_exponential_backoff is a multiplier, and the DAGs' True "
-    "means 1.0, i.e. a constant one-minute delay; 2.0 (or more) in default_args gives the documented backoff",
-)
 def test_retry_delays_grow_as_documented(dagbag):
     """README and RELIABILITY.md promise retries with exponential backoff: each delay longer than the last."""
     import uuid

@@ -18,8 +18,6 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from itertools import count
 
-import pytest
-
 from hubspot_pipeline.config import load_config
 from hubspot_pipeline.local.emulator import RunningEmulator
 from hubspot_pipeline.local.generator import DEFAULT_END_DATE
@@ -158,6 +156,10 @@ class ListingPoller:
             {other for keys in self.listings if key in keys for other in others if other not in keys}
         )
 
+    def publishing_listings(self, keys: list[str]) -> int:
+        """How many listings showed some but not all of ``keys``: taken while they were being published."""
+        return sum(1 for listing in self.listings if 0 < len(listing.intersection(keys)) < len(keys))
+
 
 # ------------------------------------------------------------------------------------------- DAG runs
 
@@ -193,6 +195,28 @@ def with_quick_retries(dag, seconds: int = 1):
     return dag
 
 
+def task_intervals(dag_id: str, task_id: str, logical_dates: list[datetime]) -> dict[datetime, tuple]:
+    """Per run of ``dag_id`` (by logical date), ``task_id``'s ``(state, start, end)`` as Airflow recorded it
+    in the metadata DB (its last try)."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    query = (
+        select(DagRun.logical_date, TaskInstance.state, TaskInstance.start_date, TaskInstance.end_date)
+        .join(TaskInstance, (TaskInstance.dag_id == DagRun.dag_id) & (TaskInstance.run_id == DagRun.run_id))
+        .where(
+            DagRun.dag_id == dag_id, TaskInstance.task_id == task_id, DagRun.logical_date.in_(logical_dates)
+        )
+    )
+    with create_session() as session:
+        return {
+            logical_date: (str(state), start, end)
+            for logical_date, state, start, end in session.execute(query)
+        }
+
+
 def run_in_process(dag, day: date, conf: dict):
     """One run through ``dag.test()``; returns the DagRun and each task's number of tries."""
     dag_run = dag.test(logical_date=unique_logical_date(day), run_conf=conf)
@@ -200,9 +224,13 @@ def run_in_process(dag, day: date, conf: dict):
     return dag_run, tries
 
 
-def start_dag_test(dag_id: str, day: date, conf: dict, log_path) -> subprocess.Popen:
-    """``airflow dags test`` in its own process group (to kill it and every child with it)."""
-    command = [sys.executable, "-m", "airflow", "dags", "test", dag_id, unique_logical_date(day).isoformat()]
+def start_dag_test(
+    dag_id: str, day: date, conf: dict, log_path, logical_date: datetime | None = None
+) -> subprocess.Popen:
+    """``airflow dags test`` in its own process group (to kill it and every child with it), for
+    ``logical_date`` (default: a new one on ``day``)."""
+    logical_date = logical_date or unique_logical_date(day)
+    command = [sys.executable, "-m", "airflow", "dags", "test", dag_id, logical_date.isoformat()]
     command += ["--conf", json.dumps(conf)]
     with open(log_path, "ab") as log:
         return subprocess.Popen(
@@ -219,14 +247,6 @@ def kill_group(process: subprocess.Popen) -> None:
     """SIGKILL the process group of a process we started (its own session, see :func:`start_dag_test`)."""
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
-
-
-def both_exports(in_ci: str) -> list:
-    """Both DAG ids as test parameters, the one not ``in_ci`` marked ``slow`` (to keep CI short)."""
-    return [
-        pytest.param(dag_id, marks=() if dag_id == in_ci else pytest.mark.slow)
-        for dag_id in (PERSONALIZE_DAG, HOOK_DAG)
-    ]
 
 
 def export_conf(dag_id: str) -> tuple[str, dict]:
@@ -258,10 +278,19 @@ def is_data_file(dag_id: str, key: str) -> bool:
 
 def check_like_a_clean_run(dag_id: str, published: dict[str, bytes], clean: dict[str, bytes], poller) -> None:
     """``published`` has the keys and (Data Docs pages aside) the bytes of the clean run; the poller never
-    saw another version of an object, nor the trigger before everything else."""
+    saw another version of an object, nor the trigger before everything else. The poller must also have
+    watched the publishing: read every published object, and listed the bucket at least once while some
+    but not all data files were there."""
     assert sorted(published) == sorted(clean)  # the same keys, Data Docs pages included
     assert sorted(key for key in without_data_docs(clean) if published[key] != clean[key]) == []
-    assert poller.partial_objects(published, skip=is_data_docs) == []
+    assert sorted(set(published) - set(poller.versions)) == []
+    partial = poller.partial_objects(published, skip=is_data_docs)
+    assert partial == [], f"other versions than the final one were visible: {partial}"
     trigger, before = trigger_key(dag_id, published)
-    assert poller.seen_before(trigger, before) == []
-    assert any(is_data_file(dag_id, key) for key in before)
+    early = poller.seen_before(trigger, before)
+    assert early == [], f"{trigger} was listed before {early}"
+    data_files = [key for key in before if is_data_file(dag_id, key)]
+    assert data_files
+    mid_publish = poller.publishing_listings(data_files)
+    print(f"poller: {len(poller.listings)} listings, {mid_publish} with some but not all data files")
+    assert mid_publish >= 1, f"{len(poller.listings)} listings, none mid-publish"

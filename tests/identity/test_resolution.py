@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -11,13 +13,21 @@ import pytest
 from hubspot_pipeline.config import IdentityConfig, load_config
 from hubspot_pipeline.identity.accounts import resolve_accounts
 from hubspot_pipeline.identity.graph import connected_components
-from hubspot_pipeline.identity.identifiers import free_email_domains, normalise_domain
+from hubspot_pipeline.identity.identifiers import (
+    HashKeyMissing,
+    free_email_domains,
+    hash_key,
+    hmac_prefix,
+    normalise_domain,
+)
 from hubspot_pipeline.identity.log import IncomingLog
 from hubspot_pipeline.identity.resolve import identify
 from hubspot_pipeline.identity.users import resolve_events, resolve_users
+from hubspot_pipeline.local.quickstart import local_hash_key
 from hubspot_pipeline.quality.ledger import AccountingError
 
 CONFIG = load_config().identity
+KEY = b"test-only key of the identity log, 32+ bytes"
 
 
 def contacts(*rows: tuple) -> pd.DataFrame:
@@ -160,7 +170,7 @@ def test_rows_without_a_record_id_and_duplicate_rows_are_skipped_with_a_reason()
     frame = contacts(
         (11, None, "a@acme.com", None), (None, "u-9", None, None), (11, None, "b@acme.com", None)
     )
-    resolution = resolve_users(frame, CONFIG)
+    resolution = resolve_users(frame, CONFIG, hash_key=KEY)
     assert resolution.user_ids.to_dict() == {"11": "hubspot-11"}
     assert resolution.log["log"].tolist() == [
         "incoming.user.success",
@@ -169,9 +179,9 @@ def test_rows_without_a_record_id_and_duplicate_rows_are_skipped_with_a_reason()
     ]
     assert resolution.log["reason"].tolist()[1:] == ["no record id", "duplicate row of the same record id"]
     # the copy kept does not depend on the row order: the rows' values decide
-    flipped = resolve_users(frame.iloc[::-1], CONFIG).log
-    assert set(flipped.loc[flipped["log"].str.endswith("skip"), "user_email_sha256"].dropna()) == set(
-        resolution.log.loc[resolution.log["log"].str.endswith("skip"), "user_email_sha256"].dropna()
+    flipped = resolve_users(frame.iloc[::-1], CONFIG, hash_key=KEY).log
+    assert set(flipped.loc[flipped["log"].str.endswith("skip"), "user_email_hmac"].dropna()) == set(
+        resolution.log.loc[resolution.log["log"].str.endswith("skip"), "user_email_hmac"].dropna()
     )
 
 
@@ -219,12 +229,67 @@ def test_user_ids_are_stable_when_newer_contacts_join():
     assert set(user_ids(before).values()) == set(user_ids(after).values()) == {"hubspot-11"}
 
 
-def test_logs_identify_records_without_personal_data_in_clear():
+def _hmac(key: bytes, value: str) -> str:
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def test_logs_identify_records_by_keyed_hashes_only():
     frame = contacts((11, "u-1", " Ann@Acme.com ", "visitor-7"))
-    line = resolve_users(frame, CONFIG).log.iloc[0]
-    assert line["user_email_sha256"] == hashlib.sha256(b"ann@acme.com").hexdigest()[:16]
-    assert line["user_anonymous_ids_sha256"] == hashlib.sha256(b"visitor_id:visitor-7").hexdigest()[:16]
+    line = resolve_users(frame, CONFIG, hash_key=KEY).log.iloc[0]
+    assert line["user_email_hmac"] == _hmac(KEY, "ann@acme.com")
+    assert line["user_anonymous_ids_hmac"] == _hmac(KEY, "visitor_id:visitor-7")
+    assert line["user_email_hmac"] != hashlib.sha256(b"ann@acme.com").hexdigest()[:16]  # not unkeyed
     assert "@" not in "".join(str(value) for value in line.to_numpy())
+
+
+def test_keyed_hashes_are_stable_for_a_key_and_differ_between_keys():
+    frame = contacts((11, None, "ann@acme.com", "v-1"), (12, None, "bob@acme.com", None))
+    columns = ["user_email_hmac", "user_anonymous_ids_hmac"]
+    first, again = (resolve_users(frame, CONFIG, hash_key=KEY).log[columns] for _ in range(2))
+    other = resolve_users(frame, CONFIG, hash_key=KEY + b"!").log[columns]
+    pd.testing.assert_frame_equal(first, again)
+    assert first.notna().to_numpy().sum() == 3
+    assert not (first["user_email_hmac"] == other["user_email_hmac"]).any()
+
+
+def test_the_duckdb_hmac_is_rfc_2104_for_short_long_and_unicode_values():
+    values = ["a", "ü ✓ " * 40, None, ""]
+    for key in (b"k" * 32, bytes(range(200))):  # a key longer than SHA-256's block is hashed first
+        hashed = hmac_prefix(pd.Series(values, dtype=object), key).astype(object)
+        assert hashed.where(hashed.notna(), None).tolist() == [
+            *map(partial(_hmac, key), values[:2]),
+            None,
+            _hmac(key, ""),
+        ]
+    assert (
+        hmac_prefix(pd.Series(values), KEY, length=64)[0] == hmac.new(KEY, b"a", hashlib.sha256).hexdigest()
+    )
+
+
+def test_the_hook_export_resolves_users_without_hashing_anything():
+    log = resolve_users(contacts((11, None, "ann@acme.com", "v-1")), CONFIG).log
+    assert log[["user_email_hmac", "user_anonymous_ids_hmac"]].isna().all().all()
+
+
+def test_the_hash_key_comes_from_its_airflow_variable_and_has_no_default(monkeypatch):
+    variable = "AIRFLOW_VAR_" + CONFIG.hash_key_variable.upper()
+    monkeypatch.setenv(variable, "s" * 40)
+    assert hash_key(CONFIG) == b"s" * 40
+    for value in ("", "too-short"):
+        monkeypatch.setenv(variable, value)
+        with pytest.raises(HashKeyMissing, match=f"Variable {CONFIG.hash_key_variable} must hold a secret"):
+            hash_key(CONFIG)
+    monkeypatch.delenv(variable)
+    with pytest.raises(HashKeyMissing, match=f"AIRFLOW_VAR_{CONFIG.hash_key_variable.upper()}="):
+        hash_key(CONFIG)
+
+
+def test_the_local_stack_generates_its_key_once_and_keeps_it_private(tmp_path):
+    path = tmp_path / "var" / "identity_hash_key"
+    key = local_hash_key(path)
+    assert len(key) == 64 and local_hash_key(path) == key
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert local_hash_key(tmp_path / "elsewhere") != key
 
 
 def test_missing_alias_columns_are_an_error_not_a_silent_change():
@@ -253,7 +318,7 @@ def test_identify_counts_every_record_and_reports_failed_casts():
     frame = contacts((11, None, "a@acme.com", None), (12, None, "a@acme.com", None), (None, None, None, None))
     frame["AGE"] = ["31", "abc", None]
     events = pd.DataFrame({"RECORD_ID": ["event:e1", "event:e2"], "CONTACT_ID": [12, 99]})
-    identity = identify(frame, events, CONFIG)
+    identity = identify(frame, events, CONFIG, KEY)
     summary = identity.summary()
     assert {key: value for key, value in summary.items() if key.startswith("incoming.")} == {
         "incoming.user.success": 2,

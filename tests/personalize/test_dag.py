@@ -435,6 +435,62 @@ def test_an_unknown_dataset_is_rejected_before_any_work(dag, tutorial_emulator, 
     assert not (tmp_path / "objects").exists()
 
 
+# the tutorial's custom Purchase events skipped: ~100 deal purchases are left, enough for the minimums
+# (both event types occur) but not for the recommenders that need 1,000 Purchase interactions
+FEW_PURCHASES = {"event_types": {"Purchase": None}}
+SHORT_OF_PURCHASES = ["frequently-bought-together", "popular-items-by-purchases"]
+
+
+@pytest.mark.parametrize("unload", [False, True], ids=["streamed", "warehouse-unload"])
+def test_a_recommender_without_its_data_is_left_out_of_config_json(
+    dag, tutorial_emulator, pipeline_override, monkeypatch, tmp_path, unload
+):
+    _use_share(monkeypatch, tutorial_emulator)
+    pipeline_override({"personalize": {**FEW_PURCHASES, "unload": {"enabled": unload}}})
+    assert _run(dag, TUTORIAL_EXPORT_DATE) == "success"
+    bucket = tmp_path / "objects" / BUCKET
+    config = json.loads((bucket / "train" / GROUP / "config.json").read_text())
+    names = [entry["serviceConfig"]["name"].removeprefix(f"{GROUP}-") for entry in config["recommenders"]]
+    assert names == ["recommended-for-you", "popular-items-by-views", "customers-who-viewed-x-also-viewed"]
+    runs = bucket / "runs" / GROUP / TUTORIAL_EXPORT_DATE.isoformat()
+    left_out = json.loads((runs / "manifest.json").read_text())["recommenders_left_out"]
+    assert sorted(left_out) == SHORT_OF_PURCHASES
+    purchases = pd.read_csv(bucket / "train" / GROUP / "interactions.csv")["EVENT_TYPE"].eq("Purchase").sum()
+    assert 0 < purchases < 1000
+    reason = f"{purchases} Purchase interactions, needs at least 1000"
+    assert left_out["frequently-bought-together"] == reason
+    assert f"- `frequently-bought-together`: {reason}" in (runs / "report.md").read_text()
+
+
+def test_recommender_shortfall_fail_fails_the_run_before_config_json(
+    dag, tutorial_emulator, pipeline_override, monkeypatch, tmp_path, capsys
+):
+    _use_share(monkeypatch, tutorial_emulator)
+    pipeline_override({"personalize": {**FEW_PURCHASES, "recommender_shortfall": "fail"}})
+    capsys.readouterr()
+    failed, states = _failed_task(_run_dag(dag, TUTORIAL_EXPORT_DATE))
+    assert failed == "validate" and states["publish"] == "upstream_failed"
+    printed = capsys.readouterr().out
+    assert "recommenders that cannot train on the validated interactions" in printed
+    assert all(f"{name}: " in printed for name in SHORT_OF_PURCHASES)
+    assert not (tmp_path / "objects" / BUCKET).exists()
+
+
+def test_a_dataset_quarantined_above_its_ceiling_publishes_nothing(
+    dag, dirty_emulator, pipeline_override, monkeypatch, tmp_path, capsys
+):
+    """The dirty share passes the default ceilings (test above); 1 % per dataset it does not."""
+    _use_share(monkeypatch, dirty_emulator)
+    pipeline_override({"personalize": {"max_quarantined_share": 0.01}})
+    capsys.readouterr()
+    failed, states = _failed_task(_run_dag(dag, DEFAULT_END_DATE))
+    assert failed == "validate" and states["publish"] == "upstream_failed"
+    printed = capsys.readouterr().out
+    assert re.search(r"interactions: \d+ of \d+ rows \(\d\.\d%\) quarantined, at most 1\.0% allowed", printed)
+    assert "Top reasons: " in printed and "ITEM_ID: not an allowed value" in printed
+    assert not (tmp_path / "objects" / BUCKET).exists()
+
+
 def test_an_older_date_never_replaces_newer_live_data_unless_asked(
     dag, dirty_emulator, pipeline_override, monkeypatch, tmp_path
 ):

@@ -60,19 +60,21 @@ class RunOutputs:
 
 @dataclass
 class SecuredRuns:
-    """The secrets set in the connections (label → value), the share's personal data (label → value), the
-    buckets and the outputs of the default and the KMS runs."""
+    """The secrets set in the connections and the identity hash key (label → value), the share's personal
+    data (label → value) and its e-mail addresses as stored, the buckets and the outputs of the default
+    and the KMS runs."""
 
     secrets: dict[str, str]
     pii: dict[str, str]
+    emails: dict[str, str]
     buckets: dict[str, str]
     default: RunOutputs
     kms: RunOutputs
 
 
-def seed_share(share_dir: Path) -> dict[str, str]:
+def seed_share(share_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
     """Generate a small dirty share, replace the first :data:`CANARIES` contacts' e-mail, names and phone by
-    distinctive values, and return every contact's personal data (label → value)."""
+    distinctive values, and return every contact's personal data (label → value) and e-mail as stored."""
     generate_share(share_dir, contacts=400, products=80, days=30, events_per_day=150, dirty_share=0.03)
     with duckdb.connect(str(database_file(share_dir))) as connection:
         table = "V2_DAILY.OBJECTS_CONTACTS"
@@ -86,8 +88,10 @@ def seed_share(share_dir: Path) -> dict[str, str]:
             "SELECT OBJECTID, PROPERTY_EMAIL, PROPERTY_FIRSTNAME, PROPERTY_LASTNAME, PROPERTY_PHONE"
             f" FROM {table}"  # noqa: S608
         ).fetchall()
-    pii = {}
+    pii, emails = {}, {}
     for contact, email, first, last, phone in rows:
+        if email:
+            emails[f"e-mail of contact {contact}"] = email
         if email and "@" in email:
             pii[f"e-mail of contact {contact}"] = email.strip()
         if phone:
@@ -97,7 +101,7 @@ def seed_share(share_dir: Path) -> dict[str, str]:
         if str(first).startswith("Canaryfirst"):
             pii[f"first name of contact {contact}"] = first
             pii[f"last name of contact {contact}"] = last
-    return pii
+    return pii, emails
 
 
 def _aws_connection(endpoint_url: str) -> dict:
@@ -159,7 +163,8 @@ def secured_runs(airflow_db, moto_server, tmp_path_factory) -> SecuredRuns:
     config = load_config()
     work = tmp_path_factory.mktemp("security")
     share_dir = work / "share"
-    pii = seed_share(share_dir)
+    pii, emails = seed_share(share_dir)
+    hash_key = _secret()
     endpoint_url = moto_server["endpoint_url"]
     personalize_s3, hook_s3 = _aws_connection(endpoint_url), _aws_connection(endpoint_url)
     buckets = {
@@ -177,6 +182,7 @@ def secured_runs(airflow_db, moto_server, tmp_path_factory) -> SecuredRuns:
             patch.setenv("AIRFLOW_CONN_HUBSPOT_SNOWFLAKE", json.dumps(snowflake))
             patch.setenv("AIRFLOW_CONN_PERSONALIZE_S3", json.dumps(personalize_s3))
             patch.setenv("AIRFLOW_CONN_HOOK_S3", json.dumps(hook_s3))
+            patch.setenv(f"AIRFLOW_VAR_{config.identity.hash_key_variable.upper()}", hash_key)
             outputs = {}
             overrides = {
                 "default": {"storage": {"backend": "s3"}},
@@ -206,5 +212,6 @@ def secured_runs(airflow_db, moto_server, tmp_path_factory) -> SecuredRuns:
         "hook_s3 secret key": hook_s3["password"],
         "personalize_s3 access key id": personalize_s3["login"],
         "hook_s3 access key id": hook_s3["login"],
+        "identity hash key": hash_key,
     }
-    return SecuredRuns(connection_secrets, pii, buckets, outputs["default"], outputs["kms"])
+    return SecuredRuns(connection_secrets, pii, emails, buckets, outputs["default"], outputs["kms"])

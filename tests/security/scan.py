@@ -7,6 +7,7 @@ A finding names where and what was found, never the secret itself (test failures
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import re
@@ -53,6 +54,20 @@ def encoded_forms(value: str) -> set[bytes]:
         value.replace("&", "&amp;").replace("'", "&#x27;").replace('"', "&quot;"),
     }
     return {form.lower().encode("utf-8") for form in forms if form}
+
+
+UNKEYED_PREFIX = 12  # hex digits: the old log published 16; a full digest or any prefix this long has them
+
+
+def unkeyed_sha256_prefixes(emails: dict[str, str]) -> dict[str, str]:
+    """label → the first :data:`UNKEYED_PREFIX` hex digits of the unkeyed SHA-256 of each e-mail, as stored
+    and normalised (trimmed, lower-cased): what a dictionary of addresses reverses."""
+    prefixes = {}
+    for label, email in emails.items():
+        for form, value in (("as stored", email), ("normalised", email.strip().lower())):
+            digest = hashlib.sha256(value.encode("utf-8")).hexdigest()[:UNKEYED_PREFIX]
+            prefixes[f"unkeyed SHA-256 of the {label} ({form})"] = digest
+    return prefixes
 
 
 def find_in_blobs(blobs: Iterable[Blob], values: dict[str, str], patterns: bool = True) -> list[Finding]:

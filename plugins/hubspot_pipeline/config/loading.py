@@ -40,7 +40,13 @@ from hubspot_pipeline.config.settings import (
     StorageConfig,
 )
 from hubspot_pipeline.hook.settings import HookConfig
-from hubspot_pipeline.personalize.settings import DealConfig, PersonalizeConfig, UnloadConfig
+from hubspot_pipeline.personalize.settings import (
+    RECOMMENDER_REQUIREMENTS,
+    RECOMMENDER_SHORTFALLS,
+    DealConfig,
+    PersonalizeConfig,
+    UnloadConfig,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_CONFIG_FILE = PROJECT_ROOT / "include" / "config" / "pipeline.yaml"
@@ -174,6 +180,9 @@ def _identity(raw: Any) -> IdentityConfig:
             f"identity.account_id={account_id!r} must be one of {', '.join(ACCOUNT_ID_SOURCES)}"
         )
     blocked = raw.get("blocked_values", defaults.blocked_values) or []
+    variable = raw.get("hash_key_variable", defaults.hash_key_variable)
+    if not isinstance(variable, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", variable):
+        raise ConfigError(f"identity.hash_key_variable={variable!r} must name an Airflow Variable")
     return IdentityConfig(
         anonymous_ids=aliases,
         blocked_values=frozenset("" if each is None else str(each).strip().lower() for each in blocked),
@@ -181,6 +190,7 @@ def _identity(raw: Any) -> IdentityConfig:
         max_contacts_per_identifier=limit,
         max_external_id_length=length,
         account_id=account_id,
+        hash_key_variable=variable,
         free_email_domains=tuple(
             str(domain).strip().lower() for domain in raw.get("free_email_domains") or []
         ),
@@ -215,6 +225,37 @@ def _unload(raw: dict) -> UnloadConfig:
     if max_file_size > UnloadConfig.max_file_size:
         raise ConfigError("personalize.unload.max_file_size: Snowflake unloads at most 5 GB into one file")
     return UnloadConfig(enabled=enabled, stage=stage, workspace=workspace, max_file_size=max_file_size)
+
+
+def _recommenders(raw: Any) -> tuple[str, ...]:
+    names = _string_tuple(raw, "personalize.recommenders")
+    if unknown := sorted(set(names) - set(RECOMMENDER_REQUIREMENTS)):
+        raise ConfigError(
+            f"personalize.recommenders: {unknown} are not ECOMMERCE recommenders "
+            f"({', '.join(RECOMMENDER_REQUIREMENTS)})"
+        )
+    if len(set(names)) != len(names):
+        raise ConfigError("personalize.recommenders lists a recommender twice")
+    return names
+
+
+def _share(value: Any, key: str) -> float | None:
+    """A ceiling on a share of rows: a number from 0 to 1, or null (no ceiling)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ConfigError(f"{key}={value!r} must be a share from 0 to 1 (or null: no ceiling)")
+    return float(value)
+
+
+def _shares_per_reason(raw: Any) -> dict[str, float]:
+    """Ceilings by reason prefix: one share for every reason (``{"": share}``), a mapping, or null."""
+    key = "personalize.max_quarantined_share_per_reason"
+    shares = raw if isinstance(raw, dict) else {"": raw}
+    checked = {
+        str(prefix): _share(value, f"{key}.{prefix}" if prefix else key) for prefix, value in shares.items()
+    }
+    return {prefix: share for prefix, share in checked.items() if share is not None}
 
 
 def _attribute_types(raw: Any) -> dict[str, str]:
@@ -297,7 +338,18 @@ def parse_config(raw: dict) -> PipelineConfig:
                 min_interactions=int(minimums["interactions"]),
                 min_users_with_two_interactions=int(minimums["users_with_two_interactions"]),
                 required_event_types=tuple(minimums["required_event_types"]),
-                recommenders=tuple(personalize["recommenders"]),
+                recommenders=_recommenders(personalize["recommenders"]),
+                recommender_shortfall=one_of(
+                    personalize.get("recommender_shortfall", "omit"),
+                    RECOMMENDER_SHORTFALLS,
+                    "personalize.recommender_shortfall",
+                ),
+                max_quarantined_share=_share(
+                    personalize.get("max_quarantined_share"), "personalize.max_quarantined_share"
+                ),
+                max_quarantined_share_per_reason=_shares_per_reason(
+                    personalize.get("max_quarantined_share_per_reason")
+                ),
                 chunk_rows=_positive_int(personalize.get("chunk_rows", 500_000), "personalize.chunk_rows"),
                 unload=_unload(personalize.get("unload") or {}),
             ),

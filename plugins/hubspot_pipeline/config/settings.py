@@ -65,6 +65,7 @@ class IdentityConfig:
     max_contacts_per_identifier: int | None = 50
     max_external_id_length: int = 256
     account_id: str = "company_id"
+    hash_key_variable: str = "hubspot_pipeline_identity_hash_key"
     free_email_domains: tuple[str, ...] = ()
     attribute_types: dict[str, str] = field(
         default_factory=lambda: {"hubspot/age": "number", "hubspot/createdate": "date"}

@@ -43,9 +43,11 @@ contact–company association first (its contacts in rank order, then companies 
 it has none, through the domain of its contacts' e-mail addresses (contacts in rank order).
 
 **Logs**: every record ends as ``incoming.{user|account|event}.{success|skip|error}`` (:class:`IncomingLog`)
-with its identifiers and a reason; e-mails and anonymous ids appear only as SHA-256 prefixes of their
-normalised value. *success*: the record was resolved (a merged contact too: "merged into contact … via
-email"; ignored identifiers and failed casts are noted in its reason). *skip*: a row without a record id, or a
+with its identifiers and a reason; e-mails and anonymous ids appear only as keyed hashes of their normalised
+value (the first 16 hex digits of an HMAC-SHA-256 keyed by the secret of ``identity.hash_key_variable``:
+stable across runs with one key, not reversible from a list of addresses without it). *success*: the
+record was resolved (a merged contact too: "merged into contact … via email"; ignored identifiers and
+failed casts are noted in its reason). *skip*: a row without a record id, or a
 duplicate row of one record id. *error*: an event whose contact is not among the resolved contacts (no user
 or account rule produces an error: a contact or company with a record id always resolves). The counts are
 checked against the records read (:meth:`IncomingLog.check`), failing the run if anything went missing.

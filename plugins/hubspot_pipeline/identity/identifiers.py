@@ -1,9 +1,11 @@
 """Identifiers and how they are normalised: trimming, placeholders, e-mail syntax and domains, free
-e-mail providers, and the SHA-256 prefixes that stand for e-mails and anonymous ids in the log."""
+e-mail providers, and the keyed hashes (HMAC-SHA-256 prefixes) that stand for e-mails and anonymous ids in
+the log, with the secret key they are keyed by."""
 
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -11,12 +13,15 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from airflow.sdk.exceptions import AirflowFailException
 
 from hubspot_pipeline.config import IdentityConfig
 
 EXTERNAL_ID, EMAIL, ANONYMOUS_ID = "external_id", "email", "anonymous_id"
 KINDS = (EXTERNAL_ID, EMAIL, ANONYMOUS_ID)  # priority order: index 0 is the strongest
 HASH_LENGTH = 16
+MIN_HASH_KEY_LENGTH = 32  # characters of the secret key
+_HMAC_BLOCK = 64  # bytes: SHA-256's block size
 FREE_EMAIL_DOMAINS_FILE = Path(__file__).resolve().parent / "data" / "free_email_domains.txt"
 _EMAIL = r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+"
 _CONTROL_CHARACTERS = r"[\x00-\x1f\x7f-\x9f\x{2028}\x{2029}]"  # RE2 syntax (pyarrow)
@@ -97,9 +102,37 @@ def _duckdb() -> duckdb.DuckDBPyConnection:
     return duckdb.connect()  # in memory; opening one costs ~0.1 s, so the process keeps it
 
 
-def sha256_prefix(values: pd.Series, length: int = HASH_LENGTH) -> pd.Series:
-    """The first ``length`` hex digits of the SHA-256 of each value (null stays null), computed in DuckDB."""
+class HashKeyMissing(AirflowFailException):
+    """The identity log's hash key is not set (or too short): the task fails at once, without retrying."""
+
+
+def hash_key(config: IdentityConfig) -> bytes:
+    """The secret that keys the identity log's hashes: the Airflow Variable ``identity.hash_key_variable``
+    (read once per task). Missing or shorter than :data:`MIN_HASH_KEY_LENGTH` characters:
+    :class:`HashKeyMissing`, saying what to set; there is no default key."""
+    from airflow.sdk import Variable
+
+    value = Variable.get(config.hash_key_variable, default=None) or ""
+    if len(value) < MIN_HASH_KEY_LENGTH:
+        raise HashKeyMissing(
+            f"identity: the Airflow Variable {config.hash_key_variable} must hold a secret of at least "
+            f"{MIN_HASH_KEY_LENGTH} characters (it keys the HMAC-SHA-256 of e-mails and anonymous ids in "
+            f"the identity log; keep it the same for every run), e.g. AIRFLOW_VAR_"
+            f"{config.hash_key_variable.upper()}=$(python -c 'import secrets; print(secrets.token_hex(32))')"
+        )
+    return value.encode("utf-8")
+
+
+def hmac_prefix(values: pd.Series, key: bytes, length: int = HASH_LENGTH) -> pd.Series:
+    """The first ``length`` hex digits of the HMAC-SHA-256 (RFC 2104) of each value keyed by ``key``
+    (null stays null), computed in DuckDB: ``sha256(key ⊕ opad || sha256(key ⊕ ipad || value))``."""
+    block = (hashlib.sha256(key).digest() if len(key) > _HMAC_BLOCK else key).ljust(_HMAC_BLOCK, b"\0")
+    inner, outer = (bytes(byte ^ pad for byte in block) for pad in (0x36, 0x5C))
     table = pa.table({"value": pa.array(values.astype(TEXT))})
     with _duckdb().cursor() as connection:
-        hashed = connection.from_arrow(table).project(f"left(sha256(value), {int(length)}) AS h").arrow()
-        return pd.Series(hashed.read_all().column(0), index=values.index, dtype=TEXT)
+        connection.register("hmac_input", table)
+        hashed = connection.sql(
+            "SELECT left(sha256($outer || unhex(sha256($inner || encode(value)))), $length) FROM hmac_input",
+            params={"inner": inner, "outer": outer, "length": int(length)},
+        ).to_arrow_table()
+        return pd.Series(hashed.column(0), index=values.index, dtype=TEXT)

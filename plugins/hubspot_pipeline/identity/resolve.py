@@ -36,11 +36,13 @@ def contact_attribute_columns(contacts: pd.DataFrame, config: IdentityConfig) ->
     return [name for name in contacts.columns if name not in identifiers]
 
 
-def identify(contacts: pd.DataFrame, events: pd.DataFrame | None, config: IdentityConfig) -> Identity:
-    """Format the contacts' attributes, resolve contacts into users, re-point events (``RECORD_ID``,
-    ``CONTACT_ID``; None: no events), and check that every contact and event ended in the log (else
-    :class:`AccountingError`). Accounts are resolved separately (:func:`resolve_accounts`, then
-    ``identity.incoming.add("account", …)``)."""
+def identify(
+    contacts: pd.DataFrame, events: pd.DataFrame | None, config: IdentityConfig, hash_key: bytes
+) -> Identity:
+    """Format the contacts' attributes, resolve contacts into users (the log's hashes keyed by
+    ``hash_key``), re-point events (``RECORD_ID``, ``CONTACT_ID``; None: no events), and check that every
+    contact and event ended in the log (else :class:`AccountingError`). Accounts are resolved separately
+    (:func:`resolve_accounts`, then ``identity.incoming.add("account", …)``)."""
     attributes = format_attributes(
         contacts,
         contact_attribute_columns(contacts, config),
@@ -48,7 +50,7 @@ def identify(contacts: pd.DataFrame, events: pd.DataFrame | None, config: Identi
         types=config.attribute_types,
         order_by="CONTACT_ID",
     )
-    users = resolve_users(contacts, config, cast_errors=attributes.errors)
+    users = resolve_users(contacts, config, hash_key=hash_key, cast_errors=attributes.errors)
     incoming = IncomingLog()
     incoming.add(USER, len(contacts), users.log)
     if events is not None:

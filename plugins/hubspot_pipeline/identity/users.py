@@ -22,8 +22,8 @@ from hubspot_pipeline.identity.identifiers import (
     clean,
     email_domain,
     email_problems,
+    hmac_prefix,
     normalise_email,
-    sha256_prefix,
     usable_identifier,
 )
 from hubspot_pipeline.identity.log import (
@@ -141,12 +141,18 @@ class UserResolution:
 
 
 def resolve_users(
-    contacts: pd.DataFrame, config: IdentityConfig, *, cast_errors: pd.DataFrame | None = None
+    contacts: pd.DataFrame,
+    config: IdentityConfig,
+    *,
+    hash_key: bytes | None = None,
+    cast_errors: pd.DataFrame | None = None,
 ) -> UserResolution:
     """Resolve contacts (``CONTACT_ID``, ``EXTERNAL_ID``, ``EMAIL`` and the alias columns) into users.
 
-    ``cast_errors`` (from :func:`~.attributes.format_attributes`, keyed by ``CONTACT_ID``) adds
-    the attributes that failed to cast to each contact's log line.
+    ``hash_key`` keys the log's hashes of e-mails and anonymous ids (:func:`~.identifiers.hash_key`);
+    without it the log holds none (the Hook export publishes no log). ``cast_errors`` (from
+    :func:`~.attributes.format_attributes`, keyed by ``CONTACT_ID``) adds the attributes that failed to
+    cast to each contact's log line.
     """
     contacts = contacts.reset_index(drop=True)
     index = contacts.index
@@ -317,7 +323,13 @@ def resolve_users(
         *common_notes,
         cast_notes,
     )
-    anonymous_hashes = [sha256_prefix(name.lower() + ":" + clean(contacts[name])) for name in aliases]
+    hashes = {}
+    if hash_key is not None:
+        anonymous = [hmac_prefix(name.lower() + ":" + clean(contacts[name]), hash_key) for name in aliases]
+        hashes = {
+            "user_email_hmac": hmac_prefix(emails, hash_key),
+            "user_anonymous_ids_hmac": join_notes(size_in, *anonymous),
+        }
     log = log_frame(
         USER,
         status,
@@ -328,8 +340,7 @@ def resolve_users(
                 pc.take(user_ids, pa.array(position_of_row, mask=position_of_row < 0)), dtype=TEXT
             ),
             "user_external_id": external,
-            "user_email_sha256": sha256_prefix(emails),
-            "user_anonymous_ids_sha256": join_notes(size_in, *anonymous_hashes),
+            **hashes,
             "reason": reason,
         },
     )

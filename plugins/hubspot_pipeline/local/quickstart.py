@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -26,6 +27,16 @@ TUTORIAL_EXPORT_DATE = date(2024, 2, 13)  # the sample's last event day
 DAG_ID = "personalize_training_export"
 HOOK_DAG_ID = "hook_metrics_export"
 HOOK_DAYS = 3  # the Hook export runs in bulk mode for the last days up to the export date
+
+
+def local_hash_key(path: Path = VAR_DIR / "identity_hash_key") -> str:
+    """The local stack's identity hash key (``identity.hash_key_variable``): generated at random into
+    ``path`` (git-ignored ``var/``, readable by its owner only) on first use, then the same for every run."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_hex(32), encoding="utf-8")
+    return path.read_text(encoding="utf-8").strip()
 
 
 def snowflake_connection(emulator: RunningEmulator, share: ShareConfig, network_timeout: int = 60) -> str:
@@ -180,6 +191,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             **os.environ,
             "AIRFLOW_CONN_HUBSPOT_SNOWFLAKE": snowflake_connection(emulator, config.share),
         }
+        hash_key_env = f"AIRFLOW_VAR_{config.identity.hash_key_variable.upper()}"
+        if not environment.get(hash_key_env):
+            environment[hash_key_env] = local_hash_key()
         print(f"==> airflow dags test {DAG_ID} (export date {arguments.export_date}); log: var/logs/")
         result = run_dag(arguments.export_date, environment)
         if result.returncode == 0:

@@ -3,8 +3,12 @@ reason), repeated ids and keys dropped, interactions chunk by chunk, then the da
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
+import pandas as pd
+from airflow.sdk.exceptions import AirflowFailException
+
+from hubspot_pipeline.config import PersonalizeConfig
 from hubspot_pipeline.formatting import clean_identifier
 from hubspot_pipeline.personalize.chunks import part_key, release_memory
 from hubspot_pipeline.personalize.datasets import DATASETS, INTERACTIONS, Dataset
@@ -23,6 +27,12 @@ from hubspot_pipeline.personalize.unload import (
 )
 from hubspot_pipeline.personalize.unload import validate_interactions as validate_in_warehouse
 from hubspot_pipeline.quality.ledger import DatasetLedger
+from hubspot_pipeline.quality.report import top_reasons
+
+if TYPE_CHECKING:
+    from hubspot_pipeline.personalize.rules import InteractionTallies
+
+RECOMMENDERS_KEY = "recommenders_left_out.json"  # staged by validate: recommenders config.json leaves out
 
 
 def row_rules(run: ExportRun, published_items: set[str] | None = None) -> dict[str, dict]:
@@ -45,7 +55,7 @@ def row_rules(run: ExportRun, published_items: set[str] | None = None) -> dict[s
 
 def validate_datasets(run: ExportRun) -> dict:
     from hubspot_pipeline.personalize.rules import check_dataset
-    from hubspot_pipeline.quality.validation import DatasetValidationError, raise_on_failures
+    from hubspot_pipeline.quality.validation import raise_on_failures
 
     ledgers = run.load_ledgers("prepare")
     results: dict[str, list[dict]] = {}
@@ -62,11 +72,11 @@ def validate_datasets(run: ExportRun) -> dict:
         if name == "items":
             published_items = set(final["ITEM_ID"])
     if run.config.personalize.unload.enabled:
-        interaction_results, interaction_checks = validate_in_warehouse(
+        interaction_results, interaction_checks, tallies = validate_in_warehouse(
             run, ledgers["interactions"], row_rules(run, published_items)["interactions"]
         )
     else:
-        interaction_results, interaction_checks = _validate_interactions(
+        interaction_results, interaction_checks, tallies = _validate_interactions(
             run, ledgers["interactions"], published_items
         )
     results["interactions"] = [summary.to_dict() for summary in interaction_results]
@@ -78,11 +88,57 @@ def validate_datasets(run: ExportRun) -> dict:
     run.staging.put_bytes(run.staging_key("expectations.json"), json_bytes(results), "application/json")
     try:
         raise_on_failures(publishable)
-    except DatasetValidationError:
+        check_quarantine_ceilings(ledgers, run.config.personalize)
+        left_out = recommenders_left_out(tallies, run.config.personalize)
+    except AirflowFailException:  # DatasetValidationError too
         if run.config.personalize.unload.enabled:  # nothing will unload the warehouse's table
             drop_result_table(run)
         raise
+    run.staging.put_bytes(run.staging_key(RECOMMENDERS_KEY), json_bytes(left_out), "application/json")
     return {"ledgers": {name: ledger.to_dict() for name, ledger in ledgers.items()}, "expectations": results}
+
+
+class QuarantineCeilingExceeded(AirflowFailException):
+    """Too large a share of a dataset's rows was quarantined: publishing it would be a degraded dataset."""
+
+
+class RecommenderShortfall(AirflowFailException):
+    """A configured recommender cannot train on the validated interactions (``recommender_shortfall:
+    fail``), or none of them can."""
+
+
+def check_quarantine_ceilings(ledgers: dict[str, DatasetLedger], config: PersonalizeConfig) -> None:
+    """Raise :class:`QuarantineCeilingExceeded` when a dataset's quarantined rows exceed
+    ``max_quarantined_share`` of the rows read, in all or for one reason
+    (``max_quarantined_share_per_reason``); the message names the top reasons of each such dataset."""
+    problems = [
+        f"{name}: {'; '.join(excess)}. Top reasons: {top_reasons(ledger.quarantined)}"
+        for name, ledger in ledgers.items()
+        if (
+            excess := ledger.quarantine_excess(
+                config.max_quarantined_share, config.max_quarantined_share_per_reason
+            )
+        )
+    ]
+    if problems:
+        raise QuarantineCeilingExceeded("\n".join(problems))
+
+
+def recommenders_left_out(tallies: InteractionTallies, config: PersonalizeConfig) -> dict[str, str]:
+    """The configured recommenders that cannot train on the interactions' tallies, with why (config.json
+    leaves them out). Raises :class:`RecommenderShortfall` instead when ``recommender_shortfall`` is
+    ``fail``, or when none can train (a config.json without a recommender trains nothing)."""
+    from hubspot_pipeline.personalize.rules import recommender_shortfalls
+
+    left_out = recommender_shortfalls(tallies, config.recommenders)
+    none_left = len(left_out) == len(config.recommenders)
+    if left_out and (config.recommender_shortfall == "fail" or none_left):
+        why = "\n".join(f"{name}: {reason}" for name, reason in left_out.items())
+        scope = " (none of them can)" if none_left else ""
+        raise RecommenderShortfall(
+            f"recommenders that cannot train on the validated interactions{scope}:\n{why}"
+        )
+    return left_out
 
 
 def _validated_rows(
@@ -108,10 +164,10 @@ def _validated_rows(
 
 def _validate_interactions(
     run: ExportRun, ledger: DatasetLedger, published_items: set[str]
-) -> tuple[list, list]:
+) -> tuple[list, list, InteractionTallies]:
     """Build each chunk's candidate interactions (its events, and the deal interactions of its time range)
     and validate them (each candidate row, then the rows it will publish), then Personalize's minimums on
-    the chunks' tallies; return the merged row and publishable summaries."""
+    the chunks' tallies; return the merged row and publishable summaries, and the tallies."""
     from hubspot_pipeline.personalize.rules import (
         InteractionTallies,
         check_dataset,
@@ -164,7 +220,7 @@ def _validate_interactions(
         min_users_with_two=personalize.min_users_with_two_interactions,
         required_event_types=personalize.required_event_types,
     )
-    return merge_summaries(row_results), merge_summaries(checks) + minimums
+    return merge_summaries(row_results), merge_summaries(checks) + minimums, tallies
 
 
 def _without_repeated_events(

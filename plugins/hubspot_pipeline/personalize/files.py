@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -48,8 +48,9 @@ def max_age(schedule: str) -> str:
     return f"{hours} hour" if hours == 1 else f"{hours} hours"
 
 
-def mlops_config(config: PersonalizeConfig, dataset_names: list[str]) -> dict:
-    """``config.json`` for the "Maintaining Personalized Experiences with ML" stack (ECOMMERCE domain)."""
+def mlops_config(config: PersonalizeConfig, dataset_names: list[str], omitted: Collection[str] = ()) -> dict:
+    """``config.json`` for the "Maintaining Personalized Experiences with ML" stack (ECOMMERCE domain),
+    with the configured recommenders but the ``omitted`` ones (those that cannot train, found by validate)."""
     group = config.dataset_group
     datasets = {
         name: {
@@ -78,6 +79,7 @@ def mlops_config(config: PersonalizeConfig, dataset_names: list[str]) -> dict:
                 }
             }
             for use_case in config.recommenders
+            if use_case not in omitted
         ],
     }
 

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from hubspot_pipeline.personalize.datasets import INTERACTIONS, Dataset
+from hubspot_pipeline.personalize.settings import RECOMMENDER_REQUIREMENTS
 
 if TYPE_CHECKING:
     from great_expectations.expectations import Expectation
@@ -217,6 +218,21 @@ def check_interaction_minimums(
         COUNTS_RESULT_FORMAT,
     )
     return summaries + [summarise(INTERACTIONS.name, result, len(users_with_two)) for result in results]
+
+
+def recommender_shortfalls(tallies: InteractionTallies, recommenders: Collection[str]) -> dict[str, str]:
+    """Each of ``recommenders`` whose requirement (``RECOMMENDER_REQUIREMENTS``) the interactions' tallies
+    do not meet, with why: ``{recommender: "120 Purchase interactions, needs at least 1000"}``."""
+    shortfalls = {}
+    for recommender in recommenders:
+        missing = [
+            f"{found} {event_type} interactions, needs at least {needed}"
+            for event_type, needed in RECOMMENDER_REQUIREMENTS[recommender].items()
+            if (found := int(tallies.per_event_type.get(event_type, 0))) < needed
+        ]
+        if missing:
+            shortfalls[recommender] = "; ".join(missing)
+    return shortfalls
 
 
 def _columns_expectation(dataset: Dataset) -> Expectation:

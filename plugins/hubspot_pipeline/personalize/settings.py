@@ -3,8 +3,22 @@ and deal mappings, minimums, chunking and the warehouse-unload mode, with the ke
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+
+# The ECOMMERCE recommenders (``personalize.recommenders``) and what each needs to train beyond the dataset
+# minimums: at least this many published interactions of each EVENT_TYPE (Personalize developer guide,
+# "ECOMMERCE use cases"). The one definition: the config accepts these names, validate checks them on
+# the interactions' tallies and config.json lists only those that can train.
+RECOMMENDER_REQUIREMENTS: dict[str, dict[str, int]] = {
+    "recommended-for-you": {"View": 1, "Purchase": 1},
+    "popular-items-by-views": {"View": 1000},
+    "popular-items-by-purchases": {"Purchase": 1000},
+    "frequently-bought-together": {"Purchase": 1000},
+    "customers-who-viewed-x-also-viewed": {"View": 1000},
+}
+RECOMMENDER_SHORTFALLS = ("omit", "fail")  # personalize.recommender_shortfall
 
 
 @dataclass(frozen=True)
@@ -55,6 +69,9 @@ class PersonalizeConfig:
     required_event_types: tuple[str, ...]
     recommenders: tuple[str, ...]
     chunk_rows: int = 500_000
+    recommender_shortfall: str = "omit"
+    max_quarantined_share: float | None = None
+    max_quarantined_share_per_reason: Mapping[str, float] = field(default_factory=dict)
     unload: UnloadConfig = field(default_factory=UnloadConfig)
 
     @property

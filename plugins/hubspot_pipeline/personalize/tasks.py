@@ -19,9 +19,10 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from hubspot_pipeline.config import PersonalizeConfig
 from hubspot_pipeline.formatting import clean_identifier, clean_text
+from hubspot_pipeline.identity.identifiers import hash_key
 from hubspot_pipeline.identity.log import EVENT
 from hubspot_pipeline.identity.resolve import identify
-from hubspot_pipeline.personalize.checks import validate_datasets
+from hubspot_pipeline.personalize.checks import RECOMMENDERS_KEY, validate_datasets
 from hubspot_pipeline.personalize.chunks import part_key, plan_chunks, release_memory
 from hubspot_pipeline.personalize.datasets import DATASETS
 from hubspot_pipeline.personalize.files import (
@@ -168,7 +169,7 @@ def prepare(run: ExportRun) -> dict[str, dict]:
         name: run.staging.get_frame(run.staging_key(f"source/{name}.parquet")) for name in SOURCE_QUERIES
     }
     ledgers = {name: DatasetLedger() for name in DATASETS}
-    identity = identify(sources["contacts"], None, run.config.identity)
+    identity = identify(sources["contacts"], None, run.config.identity, hash_key(run.config.identity))
     users, personalize = identity.users, run.config.personalize
     deal_rows = sources["deal_line_items"]
     for name, frame in {
@@ -269,6 +270,8 @@ def publish(run: ExportRun) -> dict:
         manifest["files"] = files
         manifest["ledgers"] = {name: ledger.to_dict() for name, ledger in ledgers.items()}
         manifest["identity"] = {**identity, "log_key": identity_key}
+        if left_out := json.loads(run.staging.get_bytes(run.staging_key(RECOMMENDERS_KEY))):
+            manifest["recommenders_left_out"] = left_out  # they cannot train (validate says why)
         if in_warehouse:  # before the manifest, which records what the warehouse wrote
             quarantined = ledgers["interactions"].quarantined_total
             unload_from_warehouse(run, store, files.get("interactions"), quarantined, event_log, Path(work))
@@ -282,7 +285,7 @@ def publish(run: ExportRun) -> dict:
         if not not_live:  # the live date, then the stack's trigger
             live = json_bytes({"export_date": manifest["export_date"]})
             objects.append((personalize.live_key, live, "application/json"))
-            config = json_bytes(mlops_config(personalize, list(DATASET_ORDER)))
+            config = json_bytes(mlops_config(personalize, list(DATASET_ORDER), left_out))
             objects.append((config_key, config, "application/json"))
         if not run.dry_run:  # in order: data files, run artefacts, then the manifest and config.json
             for key, path, content_type in data_files + artefacts:

@@ -59,7 +59,7 @@ from hubspot_pipeline.share.session import ShareSession, quote_identifier, rende
 from hubspot_pipeline.storage import ObjectStore
 
 if TYPE_CHECKING:
-    from hubspot_pipeline.personalize.rules import RowRule
+    from hubspot_pipeline.personalize.rules import InteractionTallies, RowRule
 
 log = logging.getLogger(__name__)
 
@@ -216,11 +216,13 @@ def rule_summaries(outcomes: pd.DataFrame, rules: list[RowRule], dataset: Datase
     ]
 
 
-def validate_interactions(run: ExportRun, ledger: DatasetLedger, rule_options: dict) -> tuple[list, list]:
+def validate_interactions(
+    run: ExportRun, ledger: DatasetLedger, rule_options: dict
+) -> tuple[list, list, InteractionTallies]:
     """Build the run's result table in the warehouse and validate its aggregates: count every row into
     ``ledger``, summarise the row rules (``rule_options``: :func:`row_rules_of`
     keyword arguments), check no unique key repeats and Personalize's minimums on the tallies (GX). Stages
-    the events' identity counts. Returns the row-rule and publishable summaries."""
+    the events' identity counts. Returns the row-rule and publishable summaries, and the tallies."""
     from hubspot_pipeline.personalize.rules import (
         InteractionTallies,
         check_interaction_minimums,
@@ -275,7 +277,7 @@ def validate_interactions(run: ExportRun, ledger: DatasetLedger, rule_options: d
         required_event_types=personalize.required_event_types,
     )
     log.info("warehouse built %s: %s", tables.result, json.dumps(ledger.to_dict(), sort_keys=True))
-    return rule_summaries(outcomes, rules), [unique, *minimums]
+    return rule_summaries(outcomes, rules), [unique, *minimums], tallies
 
 
 def _tally(tally_rows: pd.DataFrame, name: str) -> pd.Series:

@@ -4,6 +4,7 @@ the invariant *read = written + skipped + quarantined* is checked before anythin
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -56,6 +57,31 @@ class DatasetLedger:
                 f"quarantined {self.quarantined_total})"
             )
 
+    def reason_counts(self) -> Counter:
+        """Quarantined rows per single reason: a row failing several rules (``"A; B"``) counts for each."""
+        counts: Counter = Counter()
+        for joined, count in self.quarantined.items():
+            for reason in joined.split("; "):
+                counts[reason] += count
+        return counts
+
+    def quarantine_excess(
+        self, max_share: float | None, max_share_per_reason: Mapping[str, float]
+    ) -> list[str]:
+        """Why too large a share of the rows read was quarantined: in all (above ``max_share``; ``None``:
+        no ceiling) or for one reason (above the ceiling of the longest prefix of
+        ``max_share_per_reason`` it starts with; ``""`` matches every reason). Empty when within."""
+        if not self.read:
+            return []
+        problems = []
+        if max_share is not None and self.quarantined_total > max_share * self.read:
+            problems.append(_excess(self.quarantined_total, self.read, max_share))
+        for reason, count in sorted(self.reason_counts().items(), key=lambda item: (-item[1], item[0])):
+            prefixes = [prefix for prefix in max_share_per_reason if reason.startswith(prefix)]
+            if prefixes and count > (ceiling := max_share_per_reason[max(prefixes, key=len)]) * self.read:
+                problems.append(_excess(count, self.read, ceiling, f" for '{reason}'"))
+        return problems
+
     def to_dict(self) -> dict:
         return {
             "read": self.read,
@@ -74,3 +100,7 @@ class DatasetLedger:
             quarantined=Counter(data["quarantined"]),
             corrected=Counter(data["corrected"]),
         )
+
+
+def _excess(count: int, read: int, ceiling: float, why: str = "") -> str:
+    return f"{count} of {read} rows ({count / read:.1%}) quarantined{why}, at most {ceiling:.1%} allowed"
