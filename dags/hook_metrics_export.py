@@ -9,11 +9,13 @@ that order, one row per active account (zeros where nothing happened).
 **Tasks**: `plan_run` (the dates) → `extract` (SQL in `include/sql/share/` and `include/sql/hook/`, events
 chunked by month) → `resolve_accounts` (contact → account) → `build` (one set-based computation over the
 date range, one file per date, staged) → `validate` (Great Expectations: one row per account, ids present,
-`metric_date` = the file's date, exact columns in order, cumulative metrics never below the day before,
-stock metrics ≥ 0; a failure publishes nothing) → `publish` (files in date order, then the manifest under
-`_runs/`; then one event of the Asset `hook/exports`, URI the files' folder, through the alias
-`hook/published`, extra: `start_date`, `end_date`, `files`; none on a dry run). Publish tasks never run
-two at once, backfills included.
+`metric_date` = the file's date, exact columns in order, cumulative metrics never below the previous
+file's: the day before in the range, and for the first date the previous period's published file (a week
+before on a weekly schedule); stock metrics ≥ 0; a failure publishes nothing) → `publish` (files in date
+order, then the manifest under `_runs/`, whose `previous_period_check` says whether that file was compared
+or why not: absent, AccessDenied, error; then one event of the Asset `hook/exports`, URI the files'
+folder, through the alias `hook/published`, extra: `start_date`, `end_date`, `files`; none on a dry run).
+Publish tasks never run two at once, backfills included.
 
 **Runs**: a scheduled run (daily; weekly if `hook.schedule` says so) exports the first day of its data
 interval. A manual run exports the `metric_date` param (default: yesterday). **Bulk backfill**: trigger

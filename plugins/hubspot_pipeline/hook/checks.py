@@ -1,13 +1,21 @@
 """The validate task's checks of the Hook files, run by Great Expectations before anything is published:
 one row per account and date, ids present, ``metric_date`` equal to the file's date, the exact columns in
-order, cumulative metrics never below the previous day's published file, stock metrics ≥ 0."""
+order, cumulative metrics never below the previous file's, stock metrics ≥ 0.
+
+"The previous file" of a date is the date before it in the run's range, and for the run's first date the
+file Hook's bucket holds for the previous period of the schedule (:attr:`HookRun.previous_date`: the day
+before for a daily schedule, a week before for a weekly one). When that file cannot be read (absent on the
+first run, AccessDenied for Hook's write-only keys, another error) or lacks the columns to compare, the
+first date is compared with nothing, and :func:`previous_published` says why: the run's manifest and
+report carry it as ``previous_period_check``."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import logging
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -17,6 +25,9 @@ from hubspot_pipeline.config.hook_metrics import CUMULATIVE, METRIC_DATE, STOCK,
 from hubspot_pipeline.hook.run import VALIDATION_DAYS, HookRun
 
 log = logging.getLogger(__name__)
+
+# why the previous period's file was not compared (``previous_period_check.reason``)
+ABSENT, ACCESS_DENIED, READ_ERROR, COLUMNS = "absent", "AccessDenied", "error", "columns"
 
 
 class HookValidationError(AirflowFailException):
@@ -79,13 +90,13 @@ def validation_frame(
     files: list[tuple[date, bytes]], definitions: MetricDefinitions, file_format: str, previous: bytes | None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The rows of consecutive files as one frame (with ``_file_date`` and, per cumulative metric, its
-    change since the previous day, ``_increase_<name>``, null where the account had no row the day
-    before), and one row per file with its header. ``previous`` is the file of the day before the first
-    (already published), if any."""
+    change since the previous file, ``_increase_<name>``, null where the account had no row in the
+    previous file), and one row per file with its header. ``previous`` is the file the first is compared
+    with (already published: the previous period's), if any."""
     account = definitions.account_id_column
-    cumulative = [metric.name for metric in definitions.metrics if metric.kind == CUMULATIVE]
+    cumulative = cumulative_metrics(definitions)
     rows, counts, headers = read_files(files, definitions, file_format)
-    # the day before's values per account, file after file (an account without a row that day: null);
+    # the previous file's values per account, file after file (an account without a row there: null);
     # the previous published file, if any, goes first
     earlier_ids, earlier_values = np.empty(0, dtype=object), np.empty((0, len(cumulative)))
     if previous is not None:
@@ -161,7 +172,7 @@ def file_expectations(definitions: MetricDefinitions, context: list[str]) -> tup
                     min_value=0,
                     meta={
                         "failure": f"hook: {{unexpected_count}} rows where the cumulative {metric.name} "
-                        "decreased from the previous day"
+                        "decreased from the previous file (the previous period's for the first date)"
                     },
                 )
             )
@@ -195,24 +206,81 @@ def check_files(
     return [summary.to_dict() for summary in summaries]
 
 
-def previous_published(run: HookRun) -> bytes | None:
-    """The published file of the day before the run's first date, if Hook's bucket has it (and Hook's
-    credentials may read it: if not, the first date is only checked against nothing, with a warning)."""
-    key = run.hook.data_key(run.start - timedelta(days=1))
+def cumulative_metrics(definitions: MetricDefinitions) -> list[str]:
+    """The names of the metrics that never decrease."""
+    return [metric.name for metric in definitions.metrics if metric.kind == CUMULATIVE]
+
+
+def header_columns(data: bytes, file_format: str) -> list[str]:
+    """The column names of a Hook file, from its first line."""
+    first = data.partition(b"\n")[0].decode("utf-8", errors="replace")
+    if file_format == "csv":
+        return next(csv.reader([first]), [])
     try:
-        return run.bucket.get_bytes(key) if key in run.bucket.list_keys(key) else None
-    except Exception as error:  # e.g. AccessDenied: Hook's key pair may be write-only
-        log.warning("could not read %s (%s): the first date is not compared with it", key, error)
-        return None
+        return list(json.loads(first)) if first.strip() else []
+    except (json.JSONDecodeError, TypeError):
+        return []
+
+
+def read_failure(error: Exception, conn_id: str) -> tuple[str, str]:
+    """Why a file of Hook's bucket could not be read: ``absent``, ``AccessDenied`` or ``error``, and a
+    sentence saying so."""
+    response = getattr(error, "response", None)  # botocore's ClientError
+    code = str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
+    if isinstance(error, FileNotFoundError) or code in ("NoSuchKey", "404", "NotFound"):
+        return ABSENT, "Hook's bucket has no such file: the first run of the schedule, or never exported"
+    if code in ("AccessDenied", "403", "Forbidden"):
+        return ACCESS_DENIED, (
+            f"the connection {conn_id} may not read Hook's bucket (Hook's keys may be write-only; S3 also "
+            "answers AccessDenied for a missing file when the keys may not list the bucket)"
+        )
+    return READ_ERROR, f"reading it failed: {code or type(error).__name__}: {error}"
+
+
+def previous_published(run: HookRun) -> tuple[bytes | None, dict]:
+    """The published file of the previous period (:attr:`HookRun.previous_date`), which the run's first
+    date is compared with, and what became of the check: ``{"status": "compared", "date", "key"}``, or
+    ``{"status": "skipped", "reason", "date", "key", "detail"}`` when Hook's bucket has no such file
+    (``absent``), Hook's connection may not read it (``AccessDenied``), reading it failed otherwise
+    (``error``) or the file lacks the account id or a cumulative metric (``columns``)."""
+    previous_date = run.previous_date
+    key = run.hook.data_key(previous_date)
+    check = {"date": previous_date.isoformat(), "key": key}
+    try:
+        data = run.bucket.get_bytes(key)
+    except Exception as error:  # every failure is reported in the manifest, none stops the run
+        reason, detail = read_failure(error, run.config.hook_s3_conn_id)
+    else:
+        needed = [run.definitions.account_id_column, *cumulative_metrics(run.definitions)]
+        missing = [name for name in needed if name not in header_columns(data, run.hook.file_format)]
+        if not missing:
+            return data, {"status": "compared", **check}
+        reason, detail = COLUMNS, "the file has no column " + ", ".join(missing)
+    log.warning(
+        "the never-decreases check of %s against the previous period was skipped: %s (%s): %s",
+        run.start,
+        key,
+        reason,
+        detail,
+    )
+    return None, {"status": "skipped", "reason": reason, **check, "detail": detail}
 
 
 def validate_files(run: HookRun) -> dict:
-    previous = previous_published(run)
+    """Check every staged file of the run, half a year of files per GX run, the first against the
+    previous period's published file; return the expectation summaries and ``previous_period_check``."""
+    previous, previous_check = previous_published(run)
     summaries: list[dict] = []
     dates = run.dates
     for group in range(0, len(dates), VALIDATION_DAYS):
         days = dates[group : group + VALIDATION_DAYS]
         files = [(day, run.staging.get_bytes(run.staged_file_key(day))) for day in days]
-        summaries = check_files(files, run.definitions, run.hook.file_format, previous)
+        try:
+            summaries = check_files(files, run.definitions, run.hook.file_format, previous)
+        except HookValidationError as failed:
+            if group == 0 and previous_check["status"] == "compared":
+                key = previous_check["key"]
+                raise HookValidationError(f"{failed}\n({run.start} was compared with {key})") from None
+            raise
         previous = files[-1][1]
-    return {"dates": len(run.dates), "expectations": summaries}
+    return {"dates": len(run.dates), "expectations": summaries, "previous_period_check": previous_check}

@@ -1,5 +1,6 @@
 """One run of the Hook export: what ``plan_run`` fixes (the metric dates, the staging prefix, dry run, the
-file format), and the run every task rebuilds from it, with its stores and keys."""
+file format), and the run every task rebuilds from it, with its stores and keys, and the previous period
+its first date is checked against (:func:`previous_period`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException
@@ -65,6 +66,13 @@ class HookRun:
         return store
 
     @property
+    def previous_date(self) -> date:
+        """The date whose published file the run's first date is checked against (cumulative metrics never
+        decrease): the previous period of ``hook.schedule`` (:func:`previous_period`). Every later date of
+        a bulk range is checked against the date before it in the range."""
+        return previous_period(self.hook.schedule, self.start)
+
+    @property
     def dates(self) -> list[date]:
         return [self.start + timedelta(days=offset) for offset in range((self.end - self.start).days + 1)]
 
@@ -82,6 +90,19 @@ class HookRun:
     @property
     def manifest_key(self) -> str:
         return f"{self.run_folder}/manifest.json"
+
+
+def previous_period(schedule: str, day: date) -> date:
+    """The previous period of ``day`` under the cron ``schedule`` (UTC): the date that the schedule's last
+    run before ``day`` exported. A scheduled run exports its data interval's first day, which is a fire
+    time of the cron, so this is the date of the cron's last fire time before ``day`` begins: the day
+    before for a daily schedule (or one firing several times a day), one week earlier for a weekly one,
+    the previous Monday for a Tuesday of ``0 4 * * 1,4``. A date off the schedule (a manual run of a
+    Wednesday on a weekly Monday schedule) gets the last scheduled date before it."""
+    from croniter import croniter
+
+    fire_time = croniter(schedule, datetime.combine(day, time(), tzinfo=UTC)).get_prev(datetime)
+    return fire_time.astimezone(UTC).date()
 
 
 def plan_dates(

@@ -189,6 +189,8 @@ def validate(run: HookRun) -> dict:
         result = validate_files(run)
     expectations = {"files": result["expectations"]}
     run.staging.put_bytes(run.staging_key("expectations.json"), json_bytes(expectations), "application/json")
+    previous_check = json_bytes(result["previous_period_check"])
+    run.staging.put_bytes(run.staging_key("previous_period_check.json"), previous_check, "application/json")
     return result
 
 
@@ -198,6 +200,7 @@ def publish(run: HookRun) -> dict:
     report (no event)."""
     store, hook = run.bucket, run.hook
     ledgers = json.loads(run.staging.get_bytes(run.staging_key("ledgers.json")))
+    previous_check = json.loads(run.staging.get_bytes(run.staging_key("previous_period_check.json")))
     outputs: list[tuple[str, bytes, str]] = []
     files = {}
     for metric_date in run.dates:
@@ -214,6 +217,8 @@ def publish(run: HookRun) -> dict:
         "file_format": hook.file_format,
         "columns": run.definitions.columns,
         "files": files,
+        # what the first date's never-decreases check was compared with, or why it was skipped
+        "previous_period_check": previous_check,
         "ledgers": ledgers,
         "report_key": f"{run.run_folder}/report.md",
         "data_docs_key": f"{run.run_folder}/data_docs/index.html",
@@ -243,7 +248,8 @@ def files_event(hook: HookConfig, manifest: dict) -> dict:
 
 
 def hook_report(manifest: dict, expectations: dict, *, dry_run: bool = False) -> str:
-    """The run's human-readable report (Markdown): rows per source, validation, files and checksums."""
+    """The run's human-readable report (Markdown): rows per source, validation (with the previous period's
+    check), files and checksums."""
     lines = [
         f"# Hook export {manifest['start_date']} .. {manifest['end_date']} ({manifest['file_format']})",
         "",
@@ -251,6 +257,21 @@ def hook_report(manifest: dict, expectations: dict, *, dry_run: bool = False) ->
         "",
         *report.ledger_lines(manifest["ledgers"]),
         *report.expectation_lines(expectations, manifest["data_docs_key"]),
+        *previous_period_lines(manifest["start_date"], manifest["previous_period_check"]),
         *report.file_lines([(entry["key"], None, entry["sha256"]) for entry in manifest["files"].values()]),
     ]
     return "\n".join(lines) + "\n"
+
+
+def previous_period_lines(first_date: str, check: dict) -> list[str]:
+    """What the first date's never-decreases check was compared with, or, plainly, that it was skipped
+    and why (``check`` is :func:`hubspot_pipeline.hook.checks.previous_published`'s)."""
+    previous = f"`{check['key']}` (the previous period, {check['date']})"
+    if check["status"] == "compared":
+        return [f"- Cumulative metrics of {first_date} compared with {previous}: none decreased."]
+    return [
+        "",
+        f"**Skipped: the never-decreases check of {first_date} against {previous}** "
+        f"({check['reason']}): {check['detail']}. The cumulative metrics of {first_date} were not compared "
+        "with any earlier file.",
+    ]
