@@ -13,7 +13,9 @@ date range, one file per date, staged) → `validate` (Great Expectations: one r
 file's: the day before in the range, and for the first date the previous period's published file (a week
 before on a weekly schedule); stock metrics ≥ 0; a failure publishes nothing) → `publish` (files in date
 order, then the manifest under `_runs/`, whose `previous_period_check` says whether that file was compared
-or why not: absent, AccessDenied, error).
+or why not: absent, AccessDenied, error; then one event of the Asset `hook/exports`, URI the files'
+folder, through the alias `hook/published`, extra: `start_date`, `end_date`, `files`; none on a dry run).
+Publish tasks never run two at once, backfills included.
 
 **Runs**: a scheduled run (daily; weekly if `hook.schedule` says so) exports the first day of its data
 interval. A manual run exports the `metric_date` param (default: yesterday). **Bulk backfill**: trigger
@@ -32,7 +34,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, Param, dag
+from airflow.sdk import AssetAlias, Param, dag
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from hubspot_pipeline.config import load_config
@@ -40,7 +42,7 @@ from hubspot_pipeline.dag_stages import dry_run_param, plan_task, stage_task
 
 CONFIG = load_config()
 SCHEDULE = CONFIG.hook.schedule if CONFIG.hook else "0 4 * * *"
-HOOK_FILES = [Asset(name="hook/exports", uri=CONFIG.hook.files_uri)] if CONFIG.hook else []
+PUBLISHED = AssetAlias("hook/published")
 
 default_args = {
     "owner": "data-engineering",
@@ -83,7 +85,7 @@ def hook_metrics_export():
     resolve_accounts = stage_task("hook", "resolve_accounts")
     build = stage_task("hook", "build")
     validate = stage_task("hook", "validate")
-    publish = stage_task("hook", "publish", outlets=HOOK_FILES)
+    publish = stage_task("hook", "publish", publishes=PUBLISHED, max_active_tis_per_dag=1)
     extract(run) >> resolve_accounts(run) >> build(run) >> validate(run) >> publish(run)
 
 

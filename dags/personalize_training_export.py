@@ -15,10 +15,16 @@ by the chunk size, not by the history.
 
 **Runs**: a scheduled run exports everything up to the end of its data interval's first day; a run
 triggered from the UI exports the `export_date` param (default: yesterday). Reruns rewrite the same keys
-with byte-identical content.
+with byte-identical content. A run (backfill, rerun, manual) of a date older than the one live under
+`train/` (`runs/<dataset_group>/live.json`) leaves the live data alone: its datasets go under
+`runs/<dataset_group>/<date>/train/`, no `config.json`, as its report says; the `republish_older` param
+makes it replace the live data. Publish tasks never run two at once, backfills included
+(`max_active_tis_per_dag=1`).
 
-**Assets**: `publish` updates one Airflow Asset per dataset (`personalize/<dataset_group>/<dataset>`,
-URI `s3://<bucket>/train/<dataset_group>/<dataset>.csv`): schedule downstream DAGs on them.
+**Assets**: `publish` emits, through the alias `personalize/<dataset_group>/published`, one Asset event per
+dataset it published live (`personalize/<dataset_group>/<dataset>`, URI
+`s3://<bucket>/train/<dataset_group>/<dataset>.csv`; extra: `export_date`, `rows`): none on a dry run or
+for a date not published live, only the chosen datasets on a rerun. Schedule downstream DAGs on those Assets.
 
 **Configuration**: `include/config/pipeline.yaml`, overridable by the Airflow Variable
 `hubspot_pipeline_config`.
@@ -29,17 +35,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, Param, dag
+from airflow.sdk import AssetAlias, Param, dag
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from hubspot_pipeline.config import load_config
 from hubspot_pipeline.dag_stages import dry_run_param, plan_task, stage_task
 
 PERSONALIZE = load_config().personalize
-PUBLISHED_DATASETS = [
-    Asset(name=f"personalize/{PERSONALIZE.dataset_group}/{name}", uri=PERSONALIZE.dataset_uri(name))
-    for name in ("interactions", "items", "users")
-]
+PUBLISHED = AssetAlias(f"personalize/{PERSONALIZE.dataset_group}/published")
 
 default_args = {
     "owner": "data-engineering",
@@ -73,9 +76,15 @@ default_args = {
             minItems=1,
             uniqueItems=True,
             title="Datasets to publish",
-            description="Rerun only some datasets; all are still validated. config.json is always written.",
+            description="Rerun only some datasets (all are validated); config.json too if it goes live.",
         ),
         "dry_run": dry_run_param("Validate and report (in the publish task's log), publish nothing."),
+        "republish_older": Param(
+            False,
+            type="boolean",
+            title="Republish an older date",
+            description="Replace the live training data even if its export date is newer than this run's.",
+        ),
     },
 )
 def personalize_training_export():
@@ -83,7 +92,7 @@ def personalize_training_export():
     extract = stage_task("personalize", "extract")
     prepare = stage_task("personalize", "prepare")
     validate = stage_task("personalize", "validate")
-    publish = stage_task("personalize", "publish", outlets=PUBLISHED_DATASETS)
+    publish = stage_task("personalize", "publish", publishes=PUBLISHED, max_active_tis_per_dag=1)
     extract(run) >> prepare(run) >> validate(run) >> publish(run)
 
 

@@ -161,6 +161,21 @@ def pipeline_override(tmp_path, monkeypatch):
     return apply
 
 
+def asset_events(dag_run) -> dict[str, dict]:
+    """The Asset events a ``dag.test()`` run emitted, as the Airflow DB records them: Asset name -> extra."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.execute(
+            select(AssetModel.name, AssetEvent.extra)
+            .join(AssetEvent, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetEvent.source_dag_id == dag_run.dag_id, AssetEvent.source_run_id == dag_run.run_id)
+        )
+        return dict(rows.all())
+
+
 def s3_client(connection: dict, *buckets: str):
     """A boto3 S3 client with ``connection``'s credentials on moto's server, creating ``buckets``."""
     import boto3

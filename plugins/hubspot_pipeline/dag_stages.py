@@ -1,6 +1,9 @@
 """The two shapes of task in the DAG files: ``plan_run``, which fixes what a run does from its context, and
 one task per stage of a product's ``tasks`` module, each handed that plan. The product's modules are
-imported when a task runs, not when the DAG file is parsed (they bring in pandas and Great Expectations)."""
+imported when a task runs, not when the DAG file is parsed (they bring in pandas and Great Expectations).
+
+A publishing stage declares an ``AssetAlias``, not its Assets: it returns the Asset events of what it
+really published (``asset_events``: name, uri, extra), and only those are emitted, through the alias."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import importlib
 from typing import Any
 
 import pendulum
-from airflow.sdk import Param, get_current_context, task
+from airflow.sdk import Asset, AssetAlias, Param, get_current_context, task
 
 
 def dry_run_param(description: str) -> Param:
@@ -27,16 +30,22 @@ def plan_task(product: str):
     return plan_run
 
 
-def stage_task(product: str, stage: str, **task_arguments: Any):
+def stage_task(product: str, stage: str, *, publishes: AssetAlias | None = None, **task_arguments: Any):
     """An Airflow task ``stage`` running ``hubspot_pipeline.<product>.tasks.<stage>`` on the run
-    ``hubspot_pipeline.<product>.run.load_run`` rebuilds from the plan;
-    ``task_arguments`` go to ``@task`` (e.g. ``outlets``)."""
+    ``hubspot_pipeline.<product>.run.load_run`` rebuilds from the plan; with ``publishes``, the stage's
+    ``asset_events`` are emitted through that alias. ``task_arguments`` go to ``@task``."""
+    outlets = [publishes] if publishes else []
 
-    @task(task_id=stage, multiple_outputs=False, **task_arguments)
+    @task(task_id=stage, multiple_outputs=False, outlets=outlets, **task_arguments)
     def run_stage(plan: dict) -> dict:
         runs = importlib.import_module(f"hubspot_pipeline.{product}.run")
         tasks = importlib.import_module(f"hubspot_pipeline.{product}.tasks")
-        return getattr(tasks, stage)(runs.load_run(**plan))
+        result = getattr(tasks, stage)(runs.load_run(**plan))
+        if publishes:
+            events = get_current_context()["outlet_events"][publishes]
+            for event in result.get("asset_events", []):
+                events.add(Asset(name=event["name"], uri=event["uri"]), extra=event["extra"])
+        return result
 
     run_stage.__doc__ = f"Run ``hubspot_pipeline.{product}.tasks.{stage}`` on the planned run."
     return run_stage

@@ -13,7 +13,7 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 from tests.conftest import ROOT
 
 ALLOWED_TAGS = {"hubspot", "personalize", "hook"}
-# boto3 is not listed: the amazon provider imports it itself to normalise the s3:// URIs of our Assets.
+# boto3 is not listed: the amazon provider imports it itself to normalise s3:// Asset URIs.
 HEAVY_MODULES = ("pandas", "great_expectations", "snowflake.connector", "duckdb", "pyarrow")
 
 

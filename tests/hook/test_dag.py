@@ -16,7 +16,7 @@ from hubspot_pipeline.config import load_config
 from hubspot_pipeline.local.emulator import running_emulator
 from hubspot_pipeline.local.quickstart import snowflake_connection
 from hubspot_pipeline.local.share_schema import DEFAULT_EVENT_TABLE, rebuilt_share, share_tables
-from tests.conftest import ROOT, s3_client
+from tests.conftest import ROOT, asset_events, s3_client
 
 DAG_ID = "hook_metrics_export"
 CONFIG = load_config()
@@ -334,6 +334,7 @@ def test_a_dry_run_computes_and_validates_but_publishes_nothing(dag, share, pipe
     dag_run = _run(dag, {"metric_date": DATES[2].isoformat(), "dry_run": True}, DATES[2])
     assert str(dag_run.state) == "success"
     assert not (tmp_path / "objects" / BUCKET).exists()
+    assert asset_events(dag_run) == {}
 
 
 def test_the_format_param_overrides_the_configuration_and_the_run_is_reported(
@@ -341,6 +342,8 @@ def test_the_format_param_overrides_the_configuration_and_the_run_is_reported(
 ):
     dag_run = _run(dag, {"metric_date": DATES[2].isoformat(), "file_format": "jsonl"}, DATES[2])
     assert str(dag_run.state) == "success"
+    day = DATES[2].isoformat()
+    assert asset_events(dag_run) == {CONFIG.hook.asset_name: {"start_date": day, "end_date": day, "files": 1}}
     bucket = tmp_path / "objects" / BUCKET
     name = f"hook_export_{DATES[2]:%Y%m%d}.jsonl"
     assert [path.name for path in bucket.glob("hook_export_*")] == [name]

@@ -18,7 +18,7 @@ from hubspot_pipeline.local.emulator import running_emulator
 from hubspot_pipeline.local.generator import DEFAULT_END_DATE, generate_share
 from hubspot_pipeline.local.quickstart import TUTORIAL_EXPORT_DATE, snowflake_connection
 from hubspot_pipeline.local.tutorial import load_tutorial_sample
-from tests.conftest import ROOT, SAMPLE_DIR, s3_client
+from tests.conftest import ROOT, SAMPLE_DIR, asset_events, s3_client
 from tests.personalize.output_rules import check_training_folder
 
 DAG_ID = "personalize_training_export"
@@ -65,12 +65,19 @@ def _run_dag(dag, export_date: date, **params):
         "export_date": export_date.isoformat(),
         "datasets": ["interactions", "items", "users"],
         "dry_run": False,
+        "republish_older": False,
     }
     return dag.test(logical_date=logical_date, run_conf={**conf, **params})
 
 
 def _run(dag, export_date: date) -> str:
     return str(_run_dag(dag, export_date).state)
+
+
+def _asset_events(dag_run) -> dict[str, dict]:
+    """The Asset events the run emitted: dataset -> extra."""
+    prefix = CONFIG.personalize.asset_name("")
+    return {name.removeprefix(prefix): extra for name, extra in asset_events(dag_run).items()}
 
 
 def _objects(root: Path) -> dict[str, bytes]:
@@ -141,6 +148,7 @@ def test_rerun_of_the_same_date_is_byte_identical(
     assert sorted(without_data_docs(first)) == sorted(
         [f"train/{GROUP}/{name}" for name in ("config.json", "interactions.csv", "items.csv", "users.csv")]
         + [f"{runs}/{name}" for name in ("identity_log.csv", "manifest.json", "report.md")]
+        + [f"runs/{GROUP}/live.json"]
     )
     assert not list(
         (tmp_path / "objects" / CONFIG.storage.staging_bucket).rglob("*.parquet")
@@ -364,7 +372,8 @@ def test_publish_writes_data_then_manifest_then_config(
     tasks.publish(run)
     published = [key.removeprefix(f"{BUCKET}/") for key in written if key.startswith(f"{BUCKET}/")]
     assert published[-1] == f"train/{GROUP}/config.json"
-    assert published[-2] == f"runs/{GROUP}/{TUTORIAL_EXPORT_DATE}/manifest.json"
+    assert published[-2] == f"runs/{GROUP}/live.json"
+    assert published[-3] == f"runs/{GROUP}/{TUTORIAL_EXPORT_DATE}/manifest.json"
     assert set(published[:3]) == {f"train/{GROUP}/{name}.csv" for name in ("items", "users", "interactions")}
 
 
@@ -396,15 +405,20 @@ def test_a_dry_run_validates_and_reports_but_publishes_nothing(
     dag_run = _run_dag(dag, TUTORIAL_EXPORT_DATE, dry_run=True)
     assert str(dag_run.state) == "success"
     assert not (tmp_path / "objects" / BUCKET).exists()
+    assert _asset_events(dag_run) == {}
 
 
 def test_a_rerun_of_one_dataset_rewrites_only_it_then_the_config(
     dag, tutorial_emulator, pipeline_override, monkeypatch, tmp_path
 ):
     _use_share(monkeypatch, tutorial_emulator)
-    assert str(_run_dag(dag, TUTORIAL_EXPORT_DATE, datasets=["items"]).state) == "success"
+    dag_run = _run_dag(dag, TUTORIAL_EXPORT_DATE, datasets=["items"])
+    assert str(dag_run.state) == "success"
     train = tmp_path / "objects" / BUCKET / "train" / GROUP
     assert sorted(path.name for path in train.iterdir()) == ["config.json", "items.csv"]
+    assert _asset_events(dag_run) == {
+        "items": {"export_date": TUTORIAL_EXPORT_DATE.isoformat(), "rows": 2465}
+    }
     report = tmp_path / "objects" / BUCKET / "runs" / GROUP / TUTORIAL_EXPORT_DATE.isoformat() / "report.md"
     text = report.read_text()
     assert "| items | 2465 | 2465 | 0 | 0 |" in text and "incoming.user.success" in text
@@ -475,3 +489,43 @@ def test_a_dataset_quarantined_above_its_ceiling_publishes_nothing(
     assert re.search(r"interactions: \d+ of \d+ rows \(\d\.\d%\) quarantined, at most 1\.0% allowed", printed)
     assert "Top reasons: " in printed and "ITEM_ID: not an allowed value" in printed
     assert not (tmp_path / "objects" / BUCKET).exists()
+
+
+def test_an_older_date_never_replaces_newer_live_data_unless_asked(
+    dag, dirty_emulator, pipeline_override, monkeypatch, tmp_path
+):
+    _use_share(monkeypatch, dirty_emulator)  # events every day: each date's interactions differ
+    newer, older = DEFAULT_END_DATE, DEFAULT_END_DATE - timedelta(days=1)
+    bucket = tmp_path / "objects" / BUCKET
+    first = _run_dag(dag, newer)
+    assert str(first.state) == "success"
+    assert set(_asset_events(first)) == {"interactions", "items", "users"}
+    live = {key: data for key, data in _objects(bucket).items() if key.startswith(f"train/{GROUP}/")}
+
+    backfilled = _run_dag(dag, older)  # a backfill or rerun of an older date
+    assert str(backfilled.state) == "success"
+    after = _objects(bucket)
+    assert {key: data for key, data in after.items() if key.startswith(f"train/{GROUP}/")} == live
+    assert json.loads(after[f"runs/{GROUP}/live.json"]) == {"export_date": newer.isoformat()}
+    kept = f"runs/{GROUP}/{older}/train"
+    assert sorted(key for key in after if key.startswith(kept)) == [
+        f"{kept}/{name}.csv" for name in ("interactions", "items", "users")
+    ]
+    assert after[f"{kept}/interactions.csv"] != live[f"train/{GROUP}/interactions.csv"]
+    reason = f"not published live: {newer} is newer; set republish_older to replace it"
+    assert reason in after[f"runs/{GROUP}/{older}/report.md"].decode()
+    assert json.loads(after[f"runs/{GROUP}/{older}/manifest.json"])["not_live"] == reason
+    assert _asset_events(backfilled) == {}
+
+    forced = _run_dag(dag, older, republish_older=True)
+    assert str(forced.state) == "success"
+    republished = _objects(bucket)
+    for name in ("interactions", "items", "users"):  # the same bytes, now live
+        assert republished[f"train/{GROUP}/{name}.csv"] == after[f"{kept}/{name}.csv"]
+    assert json.loads(republished[f"runs/{GROUP}/live.json"]) == {"export_date": older.isoformat()}
+    manifest = json.loads(republished[f"runs/{GROUP}/{older}/manifest.json"])
+    assert "not_live" not in manifest
+    rows = {name: entry["rows"] for name, entry in manifest["files"].items()}
+    assert _asset_events(forced) == {
+        name: {"export_date": older.isoformat(), "rows": count} for name, count in rows.items()
+    }

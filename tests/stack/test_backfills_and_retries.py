@@ -10,11 +10,14 @@ each run its own date. Then two of the files are spoiled and a second backfill w
 Personalize, meanwhile: a run of ``RETRY_DATE`` whose publish fails once (the test takes the path of the
 run's report with a directory, a transient fault of the store, and frees it once the task is up for
 retry) must be retried by the scheduler after the DAG's retry delay and publish what the scheduled run of
-that date published. Then a backfill of ``PERSONALIZE_DATES``, each run exporting its own date.
+that date published. Then a backfill of ``PERSONALIZE_DATES`` (older than the live date) and, at the same
+moment, a manual run of the live date: each run exports its own date, the runs' ``publish`` tasks never
+run at once (Airflow does not count backfill runs against ``max_active_runs``; the DAG's publish task has
+``max_active_tis_per_dag=1``, which the scheduler applies to every run type), and the backfilled dates
+never replace the newer live data.
 
-Throughout, no two runs of one DAG run at once (``max_active_runs=1``; Airflow does not count backfill
-runs against the DAG's limit, so the test never starts another run of a DAG beside its backfill).
-Both DAGs' sequences run side by side, so the retry delay costs no time of its own.
+Hook: no two runs ever run at once (the test starts none beside its backfills). Both DAGs' sequences run
+side by side, so the retry delay costs no time of its own.
 """
 
 from __future__ import annotations
@@ -188,9 +191,18 @@ def personalize_sequence(stack, scheduler: Scheduler, result: dict) -> Iterator[
     result["publish tries"] = sorted(tries["task_instances"], key=lambda ti: ti["try_number"])
     result["seconds"]["personalize retry"] = time.monotonic() - began
 
+    backfilled = time.monotonic()
     backfill = scheduler.backfill(PERSONALIZE_DAG, PERSONALIZE_DATES)
-    yield from until(lambda: scheduler.completed(backfill))
+    beside = stack.trigger(PERSONALIZE_DAG, {"export_date": RETRY_DATE.isoformat()})  # the live date, at once
+    yield from until(lambda: scheduler.completed(backfill) and scheduler.finished(PERSONALIZE_DAG, beside))
+    result["seconds"]["personalize backfill beside a run"] = time.monotonic() - backfilled
     result["personalize runs"] = scheduler.backfill_runs(PERSONALIZE_DAG, PERSONALIZE_DATES)
+    run_ids = [run["dag_run_id"] for run in result["personalize runs"].values()] + [beside]
+    result["publishes"] = [
+        stack.api("GET", f"/dags/{PERSONALIZE_DAG}/dagRuns/{run_id}/taskInstances/publish")
+        for run_id in run_ids
+    ]
+    result["live after backfill"] = personalize_export(stack.files(PERSONALIZE_BUCKET), RETRY_DATE)
     result["manifests"] = {
         day: json.loads((root / "runs" / GROUP / str(day) / "manifest.json").read_text())
         for day in PERSONALIZE_DATES
@@ -268,10 +280,27 @@ def test_a_personalize_backfill_exports_each_run_its_own_date(scheduled_paths):
     for day, manifest in scheduled_paths["manifests"].items():
         assert manifest["export_date"] == day.isoformat()
         assert manifest["ledgers"]["interactions"]["written"] > 1000
+        assert manifest["not_live"].startswith(f"not published live: {RETRY_DATE} is newer")
+        assert manifest["files"]["interactions"]["key"] == f"runs/{GROUP}/{day}/train/interactions.csv"
+
+
+def test_a_backfill_beside_a_run_never_publishes_at_once_nor_replaces_newer_data(
+    airflow_stack, scheduled_paths
+):
+    completed(scheduled_paths, PERSONALIZE_DAG, "publishes", "live after backfill")
+    publishes = scheduled_paths["publishes"]
+    assert [ti["state"] for ti in publishes] == ["success"] * 3
+    assert overlaps(publishes) == []
+    clean = personalize_export(airflow_stack.scheduled["files"][PERSONALIZE_BUCKET], RETRY_DATE)
+    assert scheduled_paths["live after backfill"] == clean  # the newest date's data is still live
+    assert json.loads(airflow_stack.files(PERSONALIZE_BUCKET)[f"runs/{GROUP}/live.json"]) == {
+        "export_date": RETRY_DATE.isoformat()
+    }
 
 
 def test_no_two_runs_of_one_dag_ran_at_once(scheduled_paths):
     completed(scheduled_paths, HOOK_DAG, "overlaps before reprocessing")
     assert scheduled_paths["overlaps before reprocessing"] == []
-    assert scheduled_paths["overlaps"] == {PERSONALIZE_DAG: [], HOOK_DAG: []}
-    assert scheduled_paths["most running"] == {PERSONALIZE_DAG: 1, HOOK_DAG: 1}
+    assert scheduled_paths["overlaps"][HOOK_DAG] == []
+    # Personalize: the backfill and the manual run beside it ran together (their publish tasks did not)
+    assert scheduled_paths["most running"] == {PERSONALIZE_DAG: 2, HOOK_DAG: 1}

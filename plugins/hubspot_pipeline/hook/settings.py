@@ -26,6 +26,8 @@ class HookConfig:
     won_stages: tuple[str, ...]
     metrics: tuple
 
+    asset_name = "hook/exports"  # the Airflow Asset the published files update (URI: files_uri)
+
     @property
     def files_uri(self) -> str:
         """The S3 URI of the folder holding the data files (the Airflow Asset the DAG updates)."""

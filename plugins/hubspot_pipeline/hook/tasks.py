@@ -29,6 +29,7 @@ from hubspot_pipeline.hook.engine import (
 )
 from hubspot_pipeline.hook.metrics import day_number, event_sets, lookback_days, month_chunks
 from hubspot_pipeline.hook.run import CONTENT_TYPES, HookRun
+from hubspot_pipeline.hook.settings import HookConfig
 from hubspot_pipeline.personalize.files import json_bytes
 from hubspot_pipeline.quality import report
 from hubspot_pipeline.share.session import share_session
@@ -195,7 +196,8 @@ def validate(run: HookRun) -> dict:
 
 def publish(run: HookRun) -> dict:
     """Copy the validated files to Hook's bucket in date order, then the run's report, Data Docs and
-    manifest (under ``runs_prefix``). A dry run only logs the report."""
+    manifest (under ``runs_prefix``), and return the Asset event of the files. A dry run only logs the
+    report (no event)."""
     store, hook = run.bucket, run.hook
     ledgers = json.loads(run.staging.get_bytes(run.staging_key("ledgers.json")))
     previous_check = json.loads(run.staging.get_bytes(run.staging_key("previous_period_check.json")))
@@ -235,7 +237,14 @@ def publish(run: HookRun) -> dict:
         "last": store.uri(hook.data_key(run.end)),
         "manifest": store.uri(run.manifest_key),
         "ledgers": ledgers,
+        "asset_events": [] if run.dry_run else [files_event(hook, manifest)],
     }
+
+
+def files_event(hook: HookConfig, manifest: dict) -> dict:
+    """The Asset event of a published run: the dates and how many files."""
+    extra = {key: manifest[key] for key in ("start_date", "end_date")} | {"files": len(manifest["files"])}
+    return {"name": hook.asset_name, "uri": hook.files_uri, "extra": extra}
 
 
 def hook_report(manifest: dict, expectations: dict, *, dry_run: bool = False) -> str:

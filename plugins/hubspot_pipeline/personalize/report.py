@@ -13,7 +13,7 @@ def run_report(manifest: dict, expectations: dict, *, dry_run: bool = False) -> 
     lines = [
         f"# Personalize export {manifest['export_date']} ({manifest['dataset_group']})",
         "",
-        report.published_line(dry_run, "config.json"),
+        published_line(manifest, dry_run),
         "",
         *report.ledger_lines(manifest["ledgers"]),
         "",
@@ -27,6 +27,13 @@ def run_report(manifest: dict, expectations: dict, *, dry_run: bool = False) -> 
         ),
     ]
     return "\n".join(lines) + "\n"
+
+
+def published_line(manifest: dict, dry_run: bool) -> str:
+    """Whether the run was published live, and if not why (a dry run, or an older date than the live one)."""
+    if (reason := manifest.get("not_live")) and not dry_run:
+        return f"**Datasets written under the run's folder only, {reason}.** `config.json` was not written."
+    return report.published_line(dry_run, "config.json")
 
 
 def _left_out_lines(left_out: dict[str, str]) -> list[str]:

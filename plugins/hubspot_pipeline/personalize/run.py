@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from hubspot_pipeline.config import PipelineConfig, load_config
+from hubspot_pipeline.config import PersonalizeConfig, PipelineConfig, load_config
 from hubspot_pipeline.personalize.chunks import ChunkPlan, part_key
 from hubspot_pipeline.personalize.files import json_bytes
 from hubspot_pipeline.personalize.transform import (
@@ -36,6 +36,7 @@ class ExportRun:
     run_key: str
     datasets: tuple[str, ...] = DATASET_ORDER
     dry_run: bool = False
+    republish_older: bool = False
 
     @property
     def staging(self) -> ObjectStore:
@@ -89,7 +90,8 @@ def run_key_for(export_date: date, run_id: str) -> str:
 
 def plan_run(context: Mapping[str, Any], now: datetime) -> dict:
     """What every task of a run is handed, from the ``plan_run`` task's context: the export date
-    (:func:`export_date_for`), the run's staging prefix, the datasets to publish, whether it is a dry run."""
+    (:func:`export_date_for`), the run's staging prefix, the datasets to publish, whether it is a dry run
+    and whether it may replace live data of a newer date."""
     params = context["params"]
     export_date = export_date_for(params.get("export_date"), context.get("data_interval_start"), now)
     return {
@@ -97,22 +99,43 @@ def plan_run(context: Mapping[str, Any], now: datetime) -> dict:
         "run_key": run_key_for(export_date, context["run_id"]),
         "datasets": list(params["datasets"]),
         "dry_run": bool(params["dry_run"]),
+        "republish_older": bool(params.get("republish_older", False)),
     }
 
 
 def load_run(
-    export_date: str, run_key: str, datasets: list[str] | None = None, dry_run: bool = False
+    export_date: str,
+    run_key: str,
+    datasets: list[str] | None = None,
+    dry_run: bool = False,
+    republish_older: bool = False,
 ) -> ExportRun:
     """Rebuild the run inside a task, with the configuration as the Airflow Variable overrides it.
 
     ``datasets`` limits which dataset files are published (all are still validated, since interactions
-    may only name published items); ``dry_run`` validates and reports but publishes nothing.
+    may only name published items); ``dry_run`` validates and reports but publishes nothing;
+    ``republish_older`` lets an older date replace the live data (:func:`live_date`).
     """
     chosen = tuple(name for name in DATASET_ORDER if name in (datasets or DATASET_ORDER))
     if unknown := set(datasets or ()) - set(DATASET_ORDER):
         raise ValueError(f"unknown datasets {sorted(unknown)}: choose from {list(DATASET_ORDER)}")
     config = load_config(use_airflow_variable=True)
-    return ExportRun(config, date.fromisoformat(export_date), run_key, chosen or DATASET_ORDER, dry_run)
+    day = date.fromisoformat(export_date)
+    return ExportRun(config, day, run_key, chosen or DATASET_ORDER, dry_run, republish_older)
+
+
+def live_date(store: ObjectStore, config: PersonalizeConfig) -> date | None:
+    """The export date live under ``train/<dataset_group>/`` (``live_key``), None before the first."""
+    if config.live_key not in store.list_keys(config.live_key):
+        return None
+    return date.fromisoformat(json.loads(store.get_bytes(config.live_key))["export_date"])
+
+
+def not_live_reason(run: ExportRun, live: date | None) -> str | None:
+    """Why the run must not replace the live data (an older date without ``republish_older``), or None."""
+    if live is None or run.export_date >= live or run.republish_older:
+        return None
+    return f"not published live: {live.isoformat()} is newer; set republish_older to replace it"
 
 
 def part_frames(run: ExportRun, prefix: str, plan: ChunkPlan) -> Iterator[pd.DataFrame]:

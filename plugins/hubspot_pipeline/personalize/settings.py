@@ -88,6 +88,15 @@ class PersonalizeConfig:
         """The published dataset's S3 URI (also its Airflow Asset URI; locally the bucket is a folder)."""
         return f"s3://{self.bucket}/{self.train_prefix}/{dataset}.csv"
 
+    def asset_name(self, dataset: str) -> str:
+        """The name of the Airflow Asset a published dataset updates (its URI: :meth:`dataset_uri`)."""
+        return f"personalize/{self.dataset_group}/{dataset}"
+
+    @property
+    def live_key(self) -> str:
+        """Where publish records the export date live under ``train/`` (outside it: a JSON there triggers)."""
+        return f"runs/{self.dataset_group}/live.json"
+
     def run_prefix(self, export_date: date) -> str:
         """Prefix of a run's manifest and quarantine files: outside ``train/``, where a JSON triggers."""
         return f"runs/{self.dataset_group}/{export_date.isoformat()}"

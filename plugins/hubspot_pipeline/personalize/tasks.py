@@ -35,7 +35,14 @@ from hubspot_pipeline.personalize.files import (
 )
 from hubspot_pipeline.personalize.identity_log import event_log_counts, event_log_lines, merge_incoming
 from hubspot_pipeline.personalize.report import run_report
-from hubspot_pipeline.personalize.run import DATASET_ORDER, ExportRun, part_frames, staged_frames
+from hubspot_pipeline.personalize.run import (
+    DATASET_ORDER,
+    ExportRun,
+    live_date,
+    not_live_reason,
+    part_frames,
+    staged_frames,
+)
 from hubspot_pipeline.personalize.transform import (
     build_items,
     build_users,
@@ -207,7 +214,9 @@ def validate(run: ExportRun) -> dict:
 
 def publish(run: ExportRun) -> dict:
     """Publish the validated datasets: data files, quarantine files, identity log, report and manifest,
-    then ``config.json``. A dry run only logs the report.
+    then the live date and ``config.json``, and return the Asset events of the datasets published live.
+    A dry run only logs the report. A date older than the live one (without ``republish_older``) writes
+    its datasets under its run's folder instead, and neither the live date nor ``config.json``.
 
     Streamed files (interactions, their quarantine file, the identity log) are assembled chunk by chunk
     in a local temporary file and uploaded whole, so readers never see part of one.
@@ -215,8 +224,13 @@ def publish(run: ExportRun) -> dict:
     personalize = run.config.personalize
     store, ledgers, plan = run.personalize, run.load_ledgers("validate"), run.load_plan()
     in_warehouse = personalize.unload.enabled  # the warehouse holds the interactions
-    train, runs = personalize.train_prefix, personalize.run_prefix(run.export_date)
+    runs = personalize.run_prefix(run.export_date)
+    not_live = not_live_reason(run, live_date(store, personalize))
+    train = f"{runs}/train" if not_live else personalize.train_prefix
     manifest: dict = {"export_date": run.export_date.isoformat(), "dataset_group": personalize.dataset_group}
+    if not_live:
+        manifest["not_live"] = not_live
+        log.warning("%s: the datasets go to %s/", not_live, train)
     with tempfile.TemporaryDirectory(prefix="personalize-publish-") as work:
         files, data_files, artefacts = {}, [], []
         for name in run.datasets:
@@ -266,15 +280,13 @@ def publish(run: ExportRun) -> dict:
         log.info("run report:\n%s", report_text)
         manifest["report_key"] = f"{runs}/report.md"
         objects.append((manifest["report_key"], report_text.encode("utf-8"), "text/markdown"))
-        manifest_key, config_key = f"{runs}/manifest.json", f"{train}/config.json"
+        manifest_key, config_key = f"{runs}/manifest.json", f"{personalize.train_prefix}/config.json"
         objects.append((manifest_key, json_bytes(manifest), "application/json"))
-        objects.append(
-            (
-                config_key,
-                json_bytes(mlops_config(personalize, list(DATASET_ORDER), left_out)),
-                "application/json",
-            )
-        )
+        if not not_live:  # the live date, then the stack's trigger
+            live = json_bytes({"export_date": manifest["export_date"]})
+            objects.append((personalize.live_key, live, "application/json"))
+            config = json_bytes(mlops_config(personalize, list(DATASET_ORDER), left_out))
+            objects.append((config_key, config, "application/json"))
         if not run.dry_run:  # in order: data files, run artefacts, then the manifest and config.json
             for key, path, content_type in data_files + artefacts:
                 store.put_file(key, path, content_type)
@@ -284,6 +296,19 @@ def publish(run: ExportRun) -> dict:
         "dry_run": run.dry_run,
         "files": {name: store.uri(entry["key"]) for name, entry in files.items()},
         "manifest": store.uri(manifest_key),
-        "config": store.uri(config_key),
+        "config": None if not_live else store.uri(config_key),
         "ledgers": manifest["ledgers"],
+        "asset_events": [] if run.dry_run or not_live else dataset_events(personalize, manifest),
     }
+
+
+def dataset_events(config: PersonalizeConfig, manifest: dict) -> list[dict]:
+    """The Asset events of the datasets a run published live, with its export date and their rows."""
+    return [
+        {
+            "name": config.asset_name(name),
+            "uri": config.dataset_uri(name),
+            "extra": {"export_date": manifest["export_date"], "rows": entry["rows"]},
+        }
+        for name, entry in manifest["files"].items()
+    ]
