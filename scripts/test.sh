@@ -31,5 +31,5 @@ if [ ${#packages[@]} -gt 0 ]; then
   fi
 fi
 ruff check .
-# two workers (2 cores); the tests sharing a session fixture run on one worker (tests/conftest.py)
-exec python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup "$@"
+# two workers (2 cores); tests sharing a module or a session fixture run on one worker (tests/conftest.py)
+exec python -m pytest -n "${PYTEST_WORKERS:-2}" "$@"

@@ -43,17 +43,25 @@ os.environ.pop("HUBSPOT_PIPELINE_CONFIG", None)
 os.environ.pop("AIRFLOW_VAR_HUBSPOT_PIPELINE_CONFIG", None)
 
 
-# scripts/test.sh runs the suite on two pytest-xdist workers (--dist loadgroup). A module's tests stay on
-# one worker (its module fixtures are built once), and so do the folders whose tests share one expensive
-# session fixture: Airflow's services on PostgreSQL, the corpus share, the fault stack.
+# scripts/test.sh runs the suite on two pytest-xdist workers. A module's tests stay on one worker (its
+# module fixtures are built once), and so do the folders whose tests share one expensive session fixture:
+# Airflow's services on PostgreSQL, the corpus share, the fault stack. (pytest-xdist's own loadgroup
+# marks do not group on pytest 9: the scheduler is ours.)
 SHARED_FIXTURE_FOLDERS = ("stack", "corpus", "faults")
 
 
-def pytest_collection_modifyitems(items):
-    for item in items:
-        folder = item.path.parent
-        group = folder.name if folder.name in SHARED_FIXTURE_FOLDERS else str(item.path.relative_to(ROOT))
-        item.add_marker(pytest.mark.xdist_group(group))
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedFixtureScheduling(LoadScopeScheduling):
+        """Work units: a module, or a whole folder of ``SHARED_FIXTURE_FOLDERS``."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            parts = path.split("/")
+            return "/".join(parts[:2]) if len(parts) > 2 and parts[1] in SHARED_FIXTURE_FOLDERS else path
+
+    return SharedFixtureScheduling(config, log)
 
 
 def free_port() -> int:
