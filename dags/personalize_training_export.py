@@ -20,8 +20,9 @@ with byte-identical content.
 **Assets**: `publish` updates one Airflow Asset per dataset (`personalize/<dataset_group>/<dataset>`,
 URI `s3://<bucket>/train/<dataset_group>/<dataset>.csv`): schedule downstream DAGs on them.
 
-**Configuration**: `include/config/pipeline.yaml`, overridable by the Airflow Variable
-`hubspot_pipeline_config`.
+**Configuration**: `include/config/pipeline.yaml` and the deploy-time file named by
+`HUBSPOT_PIPELINE_CONFIG` (bucket, dataset group and schedule: read here, when the file is parsed); the
+Airflow Variable `hubspot_pipeline_config` overrides only what tasks alone read.
 """
 
 from __future__ import annotations

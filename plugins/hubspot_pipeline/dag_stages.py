@@ -1,14 +1,30 @@
 """The two shapes of task in the DAG files: ``plan_run``, which fixes what a run does from its context, and
 one task per stage of a product's ``tasks`` module, each handed that plan. The product's modules are
-imported when a task runs, not when the DAG file is parsed (they bring in pandas and Great Expectations)."""
+imported when a task runs, not when the DAG file is parsed (they bring in pandas and Great Expectations).
+
+A configuration error (:class:`~hubspot_pipeline.config.ConfigError`, e.g. the Variable setting a key the
+DAG files read at parse time) fails the task at once: retrying cannot fix the configuration."""
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Generator
+from contextlib import contextmanager
 from typing import Any
 
 import pendulum
 from airflow.sdk import Param, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
+
+from hubspot_pipeline.config.checks import ConfigError
+
+
+@contextmanager
+def _failing_without_retry_on_config_errors() -> Generator[None]:
+    try:
+        yield
+    except ConfigError as error:
+        raise AirflowFailException(f"invalid configuration: {error}") from error
 
 
 def dry_run_param(description: str) -> Param:
@@ -21,8 +37,9 @@ def plan_task(product: str):
 
     @task(task_id="plan_run", multiple_outputs=False)
     def plan_run() -> dict:
-        runs = importlib.import_module(f"hubspot_pipeline.{product}.run")
-        return runs.plan_run(get_current_context(), pendulum.now("UTC"))
+        with _failing_without_retry_on_config_errors():
+            runs = importlib.import_module(f"hubspot_pipeline.{product}.run")
+            return runs.plan_run(get_current_context(), pendulum.now("UTC"))
 
     return plan_run
 
@@ -34,9 +51,10 @@ def stage_task(product: str, stage: str, **task_arguments: Any):
 
     @task(task_id=stage, multiple_outputs=False, **task_arguments)
     def run_stage(plan: dict) -> dict:
-        runs = importlib.import_module(f"hubspot_pipeline.{product}.run")
-        tasks = importlib.import_module(f"hubspot_pipeline.{product}.tasks")
-        return getattr(tasks, stage)(runs.load_run(**plan))
+        with _failing_without_retry_on_config_errors():
+            runs = importlib.import_module(f"hubspot_pipeline.{product}.run")
+            tasks = importlib.import_module(f"hubspot_pipeline.{product}.tasks")
+            return getattr(tasks, stage)(runs.load_run(**plan))
 
     run_stage.__doc__ = f"Run ``hubspot_pipeline.{product}.tasks.{stage}`` on the planned run."
     return run_stage
