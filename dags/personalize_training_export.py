@@ -26,8 +26,9 @@ dataset it published live (`personalize/<dataset_group>/<dataset>`, URI
 `s3://<bucket>/train/<dataset_group>/<dataset>.csv`; extra: `export_date`, `rows`): none on a dry run or
 for a date not published live, only the chosen datasets on a rerun. Schedule downstream DAGs on those Assets.
 
-**Configuration**: `include/config/pipeline.yaml`, overridable by the Airflow Variable
-`hubspot_pipeline_config`.
+**Configuration**: `include/config/pipeline.yaml` and the deploy-time file named by
+`HUBSPOT_PIPELINE_CONFIG` (bucket, dataset group and schedule: read here, when the file is parsed); the
+Airflow Variable `hubspot_pipeline_config` overrides only what tasks alone read.
 """
 
 from __future__ import annotations

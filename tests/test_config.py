@@ -20,16 +20,17 @@ def test_defaults_load_and_name_the_tutorial_share():
 
 def test_file_and_variable_overrides_merge_in_order(tmp_path, monkeypatch):
     override_file = tmp_path / "override.yaml"
-    override_file.write_text("share:\n  schema: v2_live\npersonalize:\n  dataset_group: from-file\n")
-    monkeypatch.setenv("HUBSPOT_PIPELINE_CONFIG", str(override_file))
-    monkeypatch.setenv(
-        "AIRFLOW_VAR_HUBSPOT_PIPELINE_CONFIG", json.dumps({"personalize": {"bucket": "from-var"}})
+    override_file.write_text(
+        "share:\n  schema: v2_live\n  database: from_file\npersonalize:\n  dataset_group: from-file\n"
     )
+    monkeypatch.setenv("HUBSPOT_PIPELINE_CONFIG", str(override_file))
+    monkeypatch.setenv("AIRFLOW_VAR_HUBSPOT_PIPELINE_CONFIG", json.dumps({"share": {"database": "from_var"}}))
     config = load_config(use_airflow_variable=True)
     assert config.share.schema == "V2_LIVE"
     assert config.personalize.dataset_group == "from-file"
-    assert config.personalize.bucket == "from-var"
-    assert config.share.database == "HUB_23826378_DB"
+    assert config.share.database == "FROM_VAR"
+    assert config.share.event_table == "EVENTS_AWS_E_COMMERCE_INTERACTIONS"
+    assert load_config().share.database == "FROM_FILE"  # parse time: the files only
 
 
 def test_identifiers_are_upper_cased_and_injection_attempts_are_rejected():

@@ -3,15 +3,31 @@ one task per stage of a product's ``tasks`` module, each handed that plan. The p
 imported when a task runs, not when the DAG file is parsed (they bring in pandas and Great Expectations).
 
 A publishing stage declares an ``AssetAlias``, not its Assets: it returns the Asset events of what it
-really published (``asset_events``: name, uri, extra), and only those are emitted, through the alias."""
+really published (``asset_events``: name, uri, extra), and only those are emitted, through the alias.
+
+A configuration error (:class:`~hubspot_pipeline.config.ConfigError`, e.g. the Variable setting a key the
+DAG files read at parse time) fails the task at once: retrying cannot fix the configuration."""
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Generator
+from contextlib import contextmanager
 from typing import Any
 
 import pendulum
 from airflow.sdk import Asset, AssetAlias, Param, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
+
+from hubspot_pipeline.config.checks import ConfigError
+
+
+@contextmanager
+def _failing_without_retry_on_config_errors() -> Generator[None]:
+    try:
+        yield
+    except ConfigError as error:
+        raise AirflowFailException(f"invalid configuration: {error}") from error
 
 
 def dry_run_param(description: str) -> Param:
@@ -24,8 +40,9 @@ def plan_task(product: str):
 
     @task(task_id="plan_run", multiple_outputs=False)
     def plan_run() -> dict:
-        runs = importlib.import_module(f"hubspot_pipeline.{product}.run")
-        return runs.plan_run(get_current_context(), pendulum.now("UTC"))
+        with _failing_without_retry_on_config_errors():
+            runs = importlib.import_module(f"hubspot_pipeline.{product}.run")
+            return runs.plan_run(get_current_context(), pendulum.now("UTC"))
 
     return plan_run
 
@@ -38,9 +55,10 @@ def stage_task(product: str, stage: str, *, publishes: AssetAlias | None = None,
 
     @task(task_id=stage, multiple_outputs=False, outlets=outlets, **task_arguments)
     def run_stage(plan: dict) -> dict:
-        runs = importlib.import_module(f"hubspot_pipeline.{product}.run")
-        tasks = importlib.import_module(f"hubspot_pipeline.{product}.tasks")
-        result = getattr(tasks, stage)(runs.load_run(**plan))
+        with _failing_without_retry_on_config_errors():
+            runs = importlib.import_module(f"hubspot_pipeline.{product}.run")
+            tasks = importlib.import_module(f"hubspot_pipeline.{product}.tasks")
+            result = getattr(tasks, stage)(runs.load_run(**plan))
         if publishes:
             events = get_current_context()["outlet_events"][publishes]
             for event in result.get("asset_events", []):

@@ -11,13 +11,15 @@ import pytest
 import yaml
 from jinja2 import Environment, meta
 
-from hubspot_pipeline.config import ConfigError, deep_merge, load_config
+from hubspot_pipeline.config import ConfigError, deep_merge, load_config, sql_dir
 from hubspot_pipeline.local.emulator import running_emulator
 from hubspot_pipeline.local.generator import generate_share
 from hubspot_pipeline.local.quickstart import snowflake_connection
 from hubspot_pipeline.personalize.unload import unload_statement
-from hubspot_pipeline.share.session import SQL_DIR, render_sql
+from hubspot_pipeline.share.session import render_sql
 from tests.conftest import query_share
+
+SQL_DIR = sql_dir()
 
 INJECTIONS = {
     "sql": 'x"; DROP TABLE y; --',

@@ -1,5 +1,10 @@
-"""Pipeline configuration: ``include/config/pipeline.yaml``, overridden by a file named in
-``HUBSPOT_PIPELINE_CONFIG`` and by the Airflow Variable ``hubspot_pipeline_config``.
+"""Pipeline configuration: ``<include>/config/pipeline.yaml`` (the documented defaults), overridden by the
+deploy-time file named in ``HUBSPOT_PIPELINE_CONFIG`` and, in tasks only, by the Airflow Variable
+``hubspot_pipeline_config``.
+
+The DAG files read the configuration when they are parsed, where no Variable is read: the keys that decide
+a schedule or an Asset URI (:data:`PARSE_TIME_KEYS`) come from the files alone, at parse time and at run
+time alike, and a Variable setting one fails the task, saying where to set it instead.
 
 Values that become SQL identifiers are checked against a strict pattern here, once, so the SQL layer
 only ever quotes names that are known to be plain identifiers.
@@ -31,6 +36,13 @@ from hubspot_pipeline.config.checks import (
     sql_identifier,
 )
 from hubspot_pipeline.config.hook_metrics import load_metric_definitions
+from hubspot_pipeline.config.paths import (
+    CONFIG_FILE_ENV,
+    PROJECT_ROOT,
+    default_config_file,
+    deploy_config_file,
+    include_path,
+)
 from hubspot_pipeline.config.settings import (
     ACCOUNT_ID_SOURCES,
     IDENTITY_RESERVED_COLUMNS,
@@ -48,10 +60,18 @@ from hubspot_pipeline.personalize.settings import (
     UnloadConfig,
 )
 
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
-DEFAULT_CONFIG_FILE = PROJECT_ROOT / "include" / "config" / "pipeline.yaml"
-CONFIG_FILE_ENV = "HUBSPOT_PIPELINE_CONFIG"
 CONFIG_VARIABLE = "hubspot_pipeline_config"
+# What the DAG files read when they are parsed (schedules, Asset names and URIs): set only in the files
+# (pipeline.yaml, the deploy-time file of HUBSPOT_PIPELINE_CONFIG), never in the Variable, which only
+# tasks read.
+PARSE_TIME_KEYS = (
+    "personalize.bucket",
+    "personalize.dataset_group",
+    "personalize.schedule",
+    "hook.bucket",
+    "hook.key_prefix",
+    "hook.schedule",
+)
 
 
 def deep_merge(base: dict, override: dict) -> dict:
@@ -90,13 +110,45 @@ def _airflow_variable_override() -> dict:
     return parsed
 
 
+def parse_time_keys_in(override: dict) -> list[str]:
+    """The :data:`PARSE_TIME_KEYS` that ``override`` sets (also by replacing a section holding one with a
+    value that is not a mapping)."""
+    found = []
+    for key in PARSE_TIME_KEYS:
+        value: Any = override
+        for part in key.split("."):
+            if not isinstance(value, dict):  # a section holding the key, replaced by a scalar or null
+                found.append(key)
+                break
+            if part not in value:
+                break
+            value = value[part]
+        else:
+            found.append(key)
+    return found
+
+
+def _check_variable_override(override: dict) -> dict:
+    if keys := parse_time_keys_in(override):
+        named = os.environ.get(CONFIG_FILE_ENV)
+        where = f"now {named}" if named else "unset now"
+        raise ConfigError(
+            f"the Airflow Variable {CONFIG_VARIABLE} sets {', '.join(keys)}: the DAG files read these when "
+            "they are parsed (schedules, Asset URIs), where no Variable is read, so the run would disagree "
+            f"with its DAG. Set them in the deploy-time file named by {CONFIG_FILE_ENV} ({where}) and remove "
+            "them from the Variable, which may set only what tasks alone use (README: Configuration)"
+        )
+    return override
+
+
 def raw_config(*, use_airflow_variable: bool = False, override: dict | None = None) -> dict:
-    """The merged configuration mapping, before validation."""
-    merged = _read_yaml(DEFAULT_CONFIG_FILE)
-    if extra_file := os.environ.get(CONFIG_FILE_ENV):
-        merged = deep_merge(merged, _read_yaml(Path(extra_file)))
+    """The merged configuration mapping, before validation: ``pipeline.yaml``, the deploy-time file, then
+    (tasks) the Airflow Variable, which may not set a :data:`PARSE_TIME_KEYS` key."""
+    merged = _read_yaml(default_config_file())
+    if deploy_file := deploy_config_file():
+        merged = deep_merge(merged, _read_yaml(deploy_file))
     if use_airflow_variable:
-        merged = deep_merge(merged, _airflow_variable_override())
+        merged = deep_merge(merged, _check_variable_override(_airflow_variable_override()))
     if override:
         merged = deep_merge(merged, override)
     return merged
@@ -124,8 +176,7 @@ def _hook_config(hook: dict) -> HookConfig:
     file_format = hook["file_format"]
     if file_format not in ("csv", "jsonl"):
         raise ConfigError(f"hook.file_format={file_format!r} must be 'csv' or 'jsonl'")
-    metrics_file = Path(hook["metrics_file"])
-    metrics_file = metrics_file if metrics_file.is_absolute() else PROJECT_ROOT / metrics_file
+    metrics_file = include_path(hook["metrics_file"])
     definitions = load_metric_definitions(metrics_file)
     prefixes = {
         key: key_prefix(hook[key], f"hook.{key}", required=key == "runs_prefix")
@@ -361,5 +412,6 @@ def parse_config(raw: dict) -> PipelineConfig:
 
 
 def load_config(*, use_airflow_variable: bool = False, override: dict | None = None) -> PipelineConfig:
-    """Load and validate the configuration (tasks pass ``use_airflow_variable=True``)."""
+    """Load and validate the configuration. The DAG files call it as it is (at parse time); tasks pass
+    ``use_airflow_variable=True``, which adds the Variable's keys (none of :data:`PARSE_TIME_KEYS`)."""
     return parse_config(raw_config(use_airflow_variable=use_airflow_variable, override=override))

@@ -1,5 +1,6 @@
-"""Reading HubSpot's Snowflake share: the Airflow Snowflake hook, SQL files from ``include/sql/`` and
-results as pandas DataFrames.
+"""Reading HubSpot's Snowflake share: the Airflow Snowflake hook, SQL files from ``include/sql/`` (wherever
+the deployment put the include folder: :func:`hubspot_pipeline.config.include_dir`) and results as pandas
+DataFrames.
 
 SQL files are Jinja templates rendered only with quoted identifiers (database, schema, table); every
 value is a bound parameter (``%(name)s``) passed to the Snowflake connector.
@@ -7,9 +8,11 @@ value is a bound parameter (``%(name)s``) passed to the Snowflake connector.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from contextlib import closing, contextmanager
+from pathlib import Path
 from typing import Any, BinaryIO
 
 import pandas as pd
@@ -17,13 +20,18 @@ from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
 from airflow.sdk.exceptions import AirflowFailException
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from hubspot_pipeline.config import PROJECT_ROOT, ShareConfig, sql_identifier
+from hubspot_pipeline.config import ShareConfig, sql_dir, sql_identifier
 
-SQL_DIR = PROJECT_ROOT / "include" / "sql"
 
-_templates = Environment(
-    loader=FileSystemLoader(SQL_DIR), undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
-)
+@functools.cache
+def _templates_in(folder: Path) -> Environment:
+    loader = FileSystemLoader(folder)
+    return Environment(loader=loader, undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+
+
+def _templates() -> Environment:
+    """The SQL templates of the include folder, looked up when a query is rendered (not on import)."""
+    return _templates_in(sql_dir())
 
 
 class ShareSchemaError(AirflowFailException):
@@ -63,7 +71,7 @@ def render_sql(
     (counts and flags shaping the query, never values).
     """
     database, schema = quote_identifier(share.database), quote_identifier(share.schema)
-    return _templates.get_template(template_name).render(
+    return _templates().get_template(template_name).render(
         share=f"{database}.{schema}",
         event_table=f"{database}.{schema}.{quote_identifier(share.event_table)}",
         aliases=[
