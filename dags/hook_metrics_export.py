@@ -26,7 +26,7 @@ per chunk, and gives byte for byte the files daily runs would. Airflow's own bac
 touches only its own date and reruns rewrite identical bytes.
 
 **Configuration**: the `hook` section of `include/config/pipeline.yaml` and of the deploy-time file
-named by `HUBSPOT_PIPELINE_CONFIG` (bucket, prefix and schedule: read here, when the file is parsed); the
+named by `HUBSPOT_PIPELINE_CONFIG` (the schedule: read here, when the file is parsed); the
 Airflow Variable `hubspot_pipeline_config` overrides only what tasks alone read.
 """
 

@@ -27,7 +27,7 @@ dataset it published live (`personalize/<dataset_group>/<dataset>`, URI
 for a date not published live, only the chosen datasets on a rerun. Schedule downstream DAGs on those Assets.
 
 **Configuration**: `include/config/pipeline.yaml` and the deploy-time file named by
-`HUBSPOT_PIPELINE_CONFIG` (bucket, dataset group and schedule: read here, when the file is parsed); the
+`HUBSPOT_PIPELINE_CONFIG` (dataset group and schedule: read here, when the file is parsed); the
 Airflow Variable `hubspot_pipeline_config` overrides only what tasks alone read.
 """
 

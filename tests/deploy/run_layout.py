@@ -51,7 +51,7 @@ def main(spec_path: str, result_path: str) -> None:
         and not Path(module.__file__).resolve().is_relative_to(result["package"])
     )
     result["outlets"] = {
-        dag_id: sorted(getattr(outlet, "uri", repr(outlet)) for task in dag.tasks for outlet in task.outlets)
+        dag_id: sorted(outlet.name for task in dag.tasks for outlet in task.outlets)
         for dag_id, dag in bag.dags.items()
     }
     result["schedules"] = {dag_id: dag.timetable.summary for dag_id, dag in bag.dags.items()}

@@ -19,11 +19,8 @@ from tests.conftest import ROOT
 
 DATA_MAPPINGS = {"personalize.event_types", "identity.attribute_types"}  # a mapping that is one value
 PARSE_TIME_VALUES = {
-    "personalize.bucket": "other-personalize-bucket",
     "personalize.dataset_group": "other-group",
     "personalize.schedule": "0 5 * * *",
-    "hook.bucket": "other-hook-bucket",
-    "hook.key_prefix": "other/prefix",
     "hook.schedule": "0 5 * * 1",
 }
 
@@ -60,7 +57,11 @@ def task_only_settings(metrics_file: str) -> dict:
                 "users_with_two_interactions": 2,
                 "required_event_types": ["View"],
             },
+            "bucket": "other-personalize-bucket",
             "recommenders": ["recommended-for-you"],
+            "recommender_shortfall": "fail",
+            "max_quarantined_share": 0.5,
+            "max_quarantined_share_per_reason": 0.3,
             "chunk_rows": 1000,
             "unload": {
                 "enabled": True,
@@ -70,6 +71,8 @@ def task_only_settings(metrics_file: str) -> dict:
             },
         },
         "hook": {
+            "bucket": "other-hook-bucket",
+            "key_prefix": "other/prefix",
             "region": "us-east-1",
             "runs_prefix": "reports",
             "file_format": "jsonl",
@@ -86,6 +89,7 @@ def task_only_settings(metrics_file: str) -> dict:
             "account_id": "external_id",
             "free_email_domains": ["mail.example"],
             "attribute_types": {"hubspot/age": "string"},
+            "hash_key_variable": "other_hash_key",
         },
     }
 
@@ -152,23 +156,23 @@ def test_each_parse_time_key_changes_its_dag_and_only_it(parsed, key):
 
 def test_a_variable_setting_a_parse_time_key_says_where_to_set_it(monkeypatch, tmp_path):
     deploy_file = tmp_path / "production.yaml"
-    deploy_file.write_text("personalize: {bucket: from-the-file}\n")
+    deploy_file.write_text("personalize: {schedule: 0 2 * * *}\n")
     monkeypatch.setenv("HUBSPOT_PIPELINE_CONFIG", str(deploy_file))
-    variable = {"personalize": {"bucket": "from-var", "chunk_rows": 10}, "hook": {"schedule": "0 1 * * *"}}
+    variable = {"personalize": {"schedule": "0 9 * * *", "chunk_rows": 10}, "hook": {"schedule": "0 1 * * *"}}
     monkeypatch.setenv("AIRFLOW_VAR_HUBSPOT_PIPELINE_CONFIG", json.dumps(variable))
     with pytest.raises(ConfigError) as raised:
         load_config(use_airflow_variable=True)
     message = str(raised.value)
-    assert "hubspot_pipeline_config sets personalize.bucket, hook.schedule:" in message
+    assert "hubspot_pipeline_config sets personalize.schedule, hook.schedule:" in message
     assert f"deploy-time file named by HUBSPOT_PIPELINE_CONFIG (now {deploy_file})" in message
     # a section replaced by something else than a mapping replaces its parse-time keys too
     monkeypatch.setenv("AIRFLOW_VAR_HUBSPOT_PIPELINE_CONFIG", json.dumps({"hook": None}))
-    with pytest.raises(ConfigError, match="sets hook.bucket, hook.key_prefix, hook.schedule:"):
+    with pytest.raises(ConfigError, match="sets hook.schedule:"):
         load_config(use_airflow_variable=True)
     # task-only keys are fine, over the file's parse-time keys
     monkeypatch.setenv("AIRFLOW_VAR_HUBSPOT_PIPELINE_CONFIG", json.dumps({"personalize": {"chunk_rows": 10}}))
     config = load_config(use_airflow_variable=True).personalize
-    assert (config.bucket, config.chunk_rows) == ("from-the-file", 10)
+    assert (config.schedule, config.chunk_rows) == ("0 2 * * *", 10)
 
 
 @pytest.mark.parametrize(

@@ -61,15 +61,12 @@ from hubspot_pipeline.personalize.settings import (
 )
 
 CONFIG_VARIABLE = "hubspot_pipeline_config"
-# What the DAG files read when they are parsed (schedules, Asset names and URIs): set only in the files
-# (pipeline.yaml, the deploy-time file of HUBSPOT_PIPELINE_CONFIG), never in the Variable, which only
-# tasks read.
+# What the DAG files read when they are parsed (the schedules, the Asset alias's name): set only in the
+# files (pipeline.yaml, the deploy-time file of HUBSPOT_PIPELINE_CONFIG), never in the Variable, which only
+# tasks read. Buckets and prefixes are task-only: the Assets published are named by the run itself.
 PARSE_TIME_KEYS = (
-    "personalize.bucket",
     "personalize.dataset_group",
     "personalize.schedule",
-    "hook.bucket",
-    "hook.key_prefix",
     "hook.schedule",
 )
 
