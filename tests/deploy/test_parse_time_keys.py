@@ -182,7 +182,7 @@ def test_a_variable_setting_a_parse_time_key_says_where_to_set_it(monkeypatch, t
 def test_the_run_fails_on_its_first_try_when_the_variable_sets_a_parse_time_key(
     dag_id, first_config_task, airflow_db, pipeline_override
 ):
-    pipeline_override({"hook": {"key_prefix": "from-the-variable"}})
+    pipeline_override({"hook": {"schedule": "0 1 * * *"}})
     dag = DagBag(dag_folder=str(ROOT / "dags")).get_dag(dag_id)
     dag_run = dag.test(logical_date=datetime(2024, 6, 30, 8, tzinfo=UTC))
     states = {ti.task_id: (str(ti.state), ti.try_number) for ti in dag_run.get_task_instances()}
