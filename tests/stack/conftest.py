@@ -209,6 +209,9 @@ def _stop_all(processes: list[subprocess.Popen], grace: float = 20.0) -> None:
         process.wait(timeout=10)
 
 
+HASH_KEY_VARIABLE = "AIRFLOW_VAR_HUBSPOT_PIPELINE_IDENTITY_HASH_KEY"
+
+
 def _environment(home: Path, port: int, objects: Path, emulator, database_url: str) -> dict[str, str]:
     config = load_config()
     base_url = f"http://127.0.0.1:{port}"
@@ -238,6 +241,8 @@ def _environment(home: Path, port: int, objects: Path, emulator, database_url: s
             "AIRFLOW__API_AUTH__JWT_SECRET": "local-stack-test-secret-" + os.urandom(8).hex(),
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            # the identity log's hash key, as a deployment sets it (tests/conftest.py made it)
+            HASH_KEY_VARIABLE: os.environ[HASH_KEY_VARIABLE],
             "AIRFLOW_CONN_HUBSPOT_SNOWFLAKE": snowflake_connection(emulator, config.share),
             "AIRFLOW_VAR_HUBSPOT_PIPELINE_CONFIG": json.dumps({"storage": {"local_root": str(objects)}}),
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "plugins"), str(ROOT)])),
