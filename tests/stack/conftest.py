@@ -403,7 +403,8 @@ def manual_runs(airflow_stack) -> dict:
     done = {}
     for day in SCHEDULED_DATES:
         confs = {
-            "personalize_training_export": {"export_date": day.isoformat()},
+            # after the scheduled runs left the last date live, an earlier date republishes only when asked
+            "personalize_training_export": {"export_date": day.isoformat(), "republish_older": True},
             "hook_metrics_export": {"metric_date": day.isoformat()},
         }
         run_ids = {dag_id: airflow_stack.trigger(dag_id, conf) for dag_id, conf in confs.items()}
