@@ -38,7 +38,7 @@ def _task_states(airflow_stack, run: dict) -> dict[str, str]:
 def test_personalize_export_triggered_over_rest_with_params(airflow_stack, runs):
     run = runs[PERSONALIZE_DAG]
     assert run["final"] == "success", run["diagnostics"]
-    assert run["run_type"] == "manual" and run["conf"] == {"export_date": DATE}
+    assert run["run_type"] == "manual" and run["conf"] == {"export_date": DATE, "republish_older": True}
     assert _task_states(airflow_stack, run) == dict.fromkeys(
         ("plan_run", "extract", "prepare", "validate", "publish"), "success"
     )
