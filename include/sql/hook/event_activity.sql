@@ -7,12 +7,12 @@ SELECT
     TO_DATE(OCCURREDAT) AS ACTIVITY_DATE,
     COUNT(*) AS EVENTS
 {%- for has_types in event_sets %},
-    {% if has_types %}SUM(IFF(TO_VARCHAR(PROPERTY_EVENT_TYPE) IN (%(event_set_{{ loop.index0 }})s), 1, 0)){% else %}COUNT(*){% endif %} AS E{{ loop.index0 }}
+    {% if has_types %}SUM(IFF({{ read.text("events", "event_type") }} IN (%(event_set_{{ loop.index0 }})s), 1, 0)){% else %}COUNT(*){% endif %} AS E{{ loop.index0 }}
 {%- endfor %}
-FROM {{ event_table }}
+FROM {{ read.table("events") }}
 WHERE OCCURREDAT >= %(day_start)s
     AND OCCURREDAT < %(day_end)s
 {%- if filter_types %}
-    AND TO_VARCHAR(PROPERTY_EVENT_TYPE) IN (%(event_types)s)
+    AND {{ read.text("events", "event_type") }} IN (%(event_types)s)
 {%- endif %}
 GROUP BY OBJECTID, TO_DATE(OCCURREDAT)

@@ -6,10 +6,10 @@ SELECT
     TO_VARCHAR(ID) AS EVENT_ID,
     OBJECTID AS CONTACT_ID,
     DATE_PART(EPOCH_SECOND, OCCURREDAT) AS OCCURRED_EPOCH,
-    TO_VARCHAR(PROPERTY_EVENT_TYPE) AS EVENT_TYPE,
-    TO_VARCHAR(PROPERTY_ITEM_ID) AS ITEM_ID,
-    TO_VARCHAR(PROPERTY_ITEM_PRICE) AS ITEM_PRICE
-FROM {{ event_table }}
+    {{ read.text("events", "event_type") }} AS EVENT_TYPE,
+    {{ read.text("events", "item_id") }} AS ITEM_ID,
+    {{ read.text("events", "item_price") }} AS ITEM_PRICE
+FROM {{ read.table("events") }}
 WHERE (OCCURREDAT < %(window_end)s AND (%(window_start)s IS NULL OR OCCURREDAT >= %(window_start)s))
     OR (%(undated)s AND OCCURREDAT IS NULL)
 ORDER BY OCCURRED_EPOCH, EVENT_ID, CONTACT_ID

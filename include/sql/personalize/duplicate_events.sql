@@ -4,7 +4,7 @@ SELECT
     TRIM(TO_VARCHAR(ID)) AS EVENT_ID,
     MIN(DATE_PART(EPOCH_SECOND, OCCURREDAT)) AS FIRST_EPOCH,
     COUNT(*) AS COPIES
-FROM {{ event_table }}
+FROM {{ read.table("events") }}
 WHERE (OCCURREDAT < %(window_end)s AND (%(window_start)s IS NULL OR OCCURREDAT >= %(window_start)s))
     OR (%(undated)s AND OCCURREDAT IS NULL)
 GROUP BY TRIM(TO_VARCHAR(ID))

@@ -3,9 +3,9 @@
 -- so a share far below them fails before any event row leaves the warehouse.
 SELECT
     CAST(OCCURREDAT AS DATE) AS EVENT_DAY,
-    TO_VARCHAR(PROPERTY_EVENT_TYPE) AS EVENT_TYPE,
+    {{ read.text("events", "event_type") }} AS EVENT_TYPE,
     COUNT(*) AS EVENTS
-FROM {{ event_table }}
+FROM {{ read.table("events") }}
 WHERE (OCCURREDAT < %(window_end)s AND (%(window_start)s IS NULL OR OCCURREDAT >= %(window_start)s))
     OR (%(undated)s AND OCCURREDAT IS NULL)
 GROUP BY EVENT_DAY, EVENT_TYPE

@@ -1,18 +1,19 @@
 -- Contacts of the share, one row per contact, read once by each product: the identifiers (the external id,
 -- the e-mail address and the anonymous-id columns of identity.anonymous_ids, PROPERTY_<NAME> AS <NAME>),
 -- the Personalize user attributes and the create date (the Hook export's contacts created), as text.
--- Property values are loosely typed in HubSpot; they are read as text and cast (or rejected) by the
--- pipeline, so one bad value never fails the query. Identifiers are normalised and resolved into users by
+-- Properties are named by the configuration (properties.contacts.*) and read by `read` for the column
+-- types the share has (hubspot_pipeline.share.columns): as text the pipeline casts (or rejects), so one
+-- bad value never fails the query; an optional property the portal lacks reads as NULL. Identifiers are normalised and resolved into users by
 -- hubspot_pipeline.identity.users.resolve_users; each product keeps the columns it uses.
 SELECT
     TO_VARCHAR(OBJECTID) AS CONTACT_ID,
-    TO_VARCHAR(PROPERTY_EXTERNAL_ID) AS EXTERNAL_ID,
-    TO_VARCHAR(PROPERTY_EMAIL) AS EMAIL,
+    {{ read.text("contacts", "external_id") }} AS EXTERNAL_ID,
+    {{ read.text("contacts", "email") }} AS EMAIL,
 {%- for source, alias in aliases %}
-    TO_VARCHAR({{ source }}) AS {{ alias }},
+    {{ source }} AS {{ alias }},
 {%- endfor %}
-    TO_VARCHAR(PROPERTY_AGE) AS AGE,
-    TO_VARCHAR(PROPERTY_GENDER) AS GENDER,
-    TO_VARCHAR(PROPERTY_CREATEDATE) AS CREATEDATE
-FROM {{ share }}."OBJECTS_CONTACTS"
+    {{ read.text("contacts", "age") }} AS AGE,
+    {{ read.text("contacts", "gender") }} AS GENDER,
+    {{ read.text("contacts", "createdate") }} AS CREATEDATE
+FROM {{ read.table("contacts") }}
 ORDER BY OBJECTID

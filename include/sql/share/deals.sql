@@ -8,48 +8,57 @@
 -- line item with the product's external id and the unit price (a deal without line items gives one row with
 -- empty line item columns, so it is counted, not lost). A flag rather than a line items query joined to the
 -- deals in pandas: the filter and the joins stay in the warehouse, and the rows come in id order.
+-- Properties are named by properties.deals.* / line_items.* (`read`); a line item's product id is joined
+-- as a number, whatever its column type. Association pairs are deduplicated: a pair can be listed once
+-- per association type.
 {%- macro lowest_associated(table, column, name, alias) %}
 LEFT JOIN (
     SELECT DEAL_OBJECTID, MIN({{ column }}) AS {{ name }}
-    FROM {{ share }}."{{ table }}"
+    FROM {{ read.table(table) }}
     GROUP BY DEAL_OBJECTID
 ) AS {{ alias }}
     ON {{ alias }}.DEAL_OBJECTID = deals.OBJECTID
 {%- endmacro %}
 SELECT
     TO_VARCHAR(deals.OBJECTID) AS DEAL_ID,
-    TO_VARCHAR(deals.PROPERTY_PIPELINE) AS PIPELINE,
-    TO_VARCHAR(deals.PROPERTY_DEALSTAGE) AS DEAL_STAGE,
+    {{ read.text("deals", "pipeline", "deals") }} AS PIPELINE,
+    {{ read.text("deals", "dealstage", "deals") }} AS DEAL_STAGE,
     COALESCE(stages.ISCLOSED, FALSE) AS IS_CLOSED,
-    TO_VARCHAR(deals.PROPERTY_AMOUNT) AS AMOUNT,
-    TO_VARCHAR(deals.PROPERTY_CREATEDATE) AS CREATEDATE,
-    TO_VARCHAR(deals.PROPERTY_CLOSEDATE) AS CLOSEDATE,
+    {{ read.text("deals", "amount", "deals") }} AS AMOUNT,
+    {{ read.text("deals", "createdate", "deals") }} AS CREATEDATE,
+    {{ read.text("deals", "closedate", "deals") }} AS CLOSEDATE,
     TO_VARCHAR(deal_companies.COMPANY_ID) AS COMPANY_ID,
     TO_VARCHAR(deal_contacts.CONTACT_ID) AS CONTACT_ID
 {%- if line_items %},
     TO_VARCHAR(line_items.OBJECTID) AS LINE_ITEM_ID,
-    TO_VARCHAR(line_items.PROPERTY_HS_PRODUCT_ID) AS PRODUCT_ID,
-    TO_VARCHAR(products.PROPERTY_EXTERNAL_ID) AS ITEM_ID,
-    TO_VARCHAR(line_items.PROPERTY_PRICE) AS UNIT_PRICE
+    TO_VARCHAR({{ read.number("line_items", "product_id", "line_items") }}) AS PRODUCT_ID,
+    {{ read.text("products", "external_id", "products") }} AS ITEM_ID,
+    {{ read.text("line_items", "price", "line_items") }} AS UNIT_PRICE
 {%- endif %}
-FROM {{ share }}."OBJECTS_DEALS" AS deals
+FROM {{ read.table("deals") }} AS deals
 LEFT JOIN (  -- one row per stage, so a stage listed twice never repeats a deal
-    SELECT PIPELINEID, STAGEID, MAX(IFF(ISCLOSED, 1, 0)) = 1 AS ISCLOSED
-    FROM {{ share }}."PIPELINE_STAGES"
-    GROUP BY PIPELINEID, STAGEID
+    SELECT
+        TO_VARCHAR(PIPELINEID) AS PIPELINEID,
+        TO_VARCHAR(STAGEID) AS STAGEID,
+        MAX(IFF({{ read.boolean("pipeline_stages", "ISCLOSED") }}, 1, 0)) = 1 AS ISCLOSED
+    FROM {{ read.table("pipeline_stages") }}
+    GROUP BY TO_VARCHAR(PIPELINEID), TO_VARCHAR(STAGEID)
 ) AS stages
-    ON stages.PIPELINEID = TO_VARCHAR(deals.PROPERTY_PIPELINE)
-    AND stages.STAGEID = TO_VARCHAR(deals.PROPERTY_DEALSTAGE)
-{{- lowest_associated("ASSOCIATIONS_DEALS_TO_COMPANIES", "COMPANY_OBJECTID", "COMPANY_ID", "deal_companies") }}
-{{- lowest_associated("ASSOCIATIONS_DEALS_TO_CONTACTS", "CONTACT_OBJECTID", "CONTACT_ID", "deal_contacts") }}
+    ON stages.PIPELINEID = {{ read.text("deals", "pipeline", "deals") }}
+    AND stages.STAGEID = {{ read.text("deals", "dealstage", "deals") }}
+{{- lowest_associated("deal_companies", "COMPANY_OBJECTID", "COMPANY_ID", "deal_companies") }}
+{{- lowest_associated("deal_contacts", "CONTACT_OBJECTID", "CONTACT_ID", "deal_contacts") }}
 {%- if line_items %}
-LEFT JOIN {{ share }}."ASSOCIATIONS_LINE_ITEMS_TO_DEALS" AS deal_line_items
+LEFT JOIN (
+    SELECT DISTINCT DEAL_OBJECTID, LINE_ITEM_OBJECTID
+    FROM {{ read.table("deal_line_items") }}
+) AS deal_line_items
     ON deal_line_items.DEAL_OBJECTID = deals.OBJECTID
-LEFT JOIN {{ share }}."OBJECTS_LINE_ITEMS" AS line_items
+LEFT JOIN {{ read.table("line_items") }} AS line_items
     ON line_items.OBJECTID = deal_line_items.LINE_ITEM_OBJECTID
-LEFT JOIN {{ share }}."OBJECTS_PRODUCTS" AS products
-    ON TO_VARCHAR(products.OBJECTID) = TO_VARCHAR(line_items.PROPERTY_HS_PRODUCT_ID)
-WHERE TO_VARCHAR(deals.PROPERTY_PIPELINE) IN (%(pipelines)s)
-    AND TO_VARCHAR(deals.PROPERTY_DEALSTAGE) IN (%(stages)s)
+LEFT JOIN {{ read.table("products") }} AS products
+    ON products.OBJECTID = {{ read.number("line_items", "product_id", "line_items") }}
+WHERE {{ read.text("deals", "pipeline", "deals") }} IN (%(pipelines)s)
+    AND {{ read.text("deals", "dealstage", "deals") }} IN (%(stages)s)
 {%- endif %}
 ORDER BY deals.OBJECTID{% if line_items %}, line_items.OBJECTID{% endif %}

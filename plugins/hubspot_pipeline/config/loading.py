@@ -12,6 +12,7 @@ only ever quotes names that are known to be plain identifiers.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -43,6 +44,7 @@ from hubspot_pipeline.config.paths import (
     deploy_config_file,
     include_path,
 )
+from hubspot_pipeline.config.properties import PROPERTY_FIELDS
 from hubspot_pipeline.config.settings import (
     ACCOUNT_ID_SOURCES,
     IDENTITY_RESERVED_COLUMNS,
@@ -69,6 +71,43 @@ PARSE_TIME_KEYS = (
     "personalize.schedule",
     "hook.schedule",
 )
+
+
+# mappings whose keys are the user's own (event types, attribute names, reason prefixes), not settings
+FREE_FORM_KEYS = frozenset(
+    {
+        "personalize.event_types",
+        "personalize.max_quarantined_share_per_reason",
+        "identity.attribute_types",
+    }
+)
+
+
+def unknown_keys(override: Any, known: Any, path: str = "") -> list[str]:
+    """Each key of ``override`` that ``known`` (the documented defaults, ``pipeline.yaml``) does not have,
+    as ``"a.b.c"`` with the nearest valid key when one is close: a typo never passes silently."""
+    if not isinstance(override, dict) or not isinstance(known, dict) or path in FREE_FORM_KEYS:
+        return []
+    found = []
+    for key, value in override.items():
+        dotted = f"{path}.{key}" if path else str(key)
+        if key in known:
+            found += unknown_keys(value, known[key], dotted)
+            continue
+        nearest = difflib.get_close_matches(str(key), [str(each) for each in known], n=1, cutoff=0.6)
+        found.append(
+            f"{dotted} (did you mean {path + '.' if path else ''}{nearest[0]}?)" if nearest else dotted
+        )
+    return found
+
+
+def _checked_keys(override: dict, known: dict, source: str) -> dict:
+    if keys := unknown_keys(override, known):
+        raise ConfigError(
+            f"{source} sets unknown configuration key(s): {'; '.join(keys)}. Every key is documented in "
+            "include/config/pipeline.yaml"
+        )
+    return override
 
 
 def deep_merge(base: dict, override: dict) -> dict:
@@ -141,13 +180,17 @@ def _check_variable_override(override: dict) -> dict:
 def raw_config(*, use_airflow_variable: bool = False, override: dict | None = None) -> dict:
     """The merged configuration mapping, before validation: ``pipeline.yaml``, the deploy-time file, then
     (tasks) the Airflow Variable, which may not set a :data:`PARSE_TIME_KEYS` key."""
-    merged = _read_yaml(default_config_file())
+    defaults = _read_yaml(default_config_file())
+    merged = defaults
     if deploy_file := deploy_config_file():
-        merged = deep_merge(merged, _read_yaml(deploy_file))
+        merged = deep_merge(merged, _checked_keys(_read_yaml(deploy_file), defaults, str(deploy_file)))
     if use_airflow_variable:
-        merged = deep_merge(merged, _check_variable_override(_airflow_variable_override()))
+        variable = _check_variable_override(_airflow_variable_override())
+        merged = deep_merge(
+            merged, _checked_keys(variable, defaults, f"the Airflow Variable {CONFIG_VARIABLE}")
+        )
     if override:
-        merged = deep_merge(merged, override)
+        merged = deep_merge(merged, _checked_keys(override, defaults, "the override"))
     return merged
 
 
@@ -246,6 +289,28 @@ def _identity(raw: Any) -> IdentityConfig:
     )
 
 
+def _properties(raw: Any) -> dict[tuple[str, str], str | None]:
+    """``properties:`` as ``(object, field)`` → ``PROPERTY_<NAME>`` (None: the portal lacks it, allowed
+    for optional properties only). Every field must be set: pipeline.yaml documents each one."""
+    if not isinstance(raw, dict):
+        raise ConfigError("properties must map objects to their property names")
+    columns = {}
+    for (obj, name), spec in PROPERTY_FIELDS.items():
+        section = raw.get(obj)
+        if not isinstance(section, dict) or name not in section:
+            raise ConfigError(f"configuration key '{spec.key}' is missing")
+        value = section[name]
+        if value is None:
+            if spec.required:
+                raise ConfigError(
+                    f"{spec.key} is required ({spec.used_for}): it must name a HubSpot property, not null"
+                )
+            columns[(obj, name)] = None
+        else:
+            columns[(obj, name)] = "PROPERTY_" + sql_identifier(value, spec.key)
+    return columns
+
+
 def _qualified_name(value: Any, key: str, parts: int) -> tuple[str, ...] | None:
     """``DATABASE.SCHEMA[.NAME]`` as its ``parts`` plain identifiers (upper-cased), or None for null."""
     if value is None:
@@ -340,6 +405,7 @@ def parse_config(raw: dict) -> PipelineConfig:
                 database=sql_identifier(share["database"], "share.database"),
                 schema=sql_identifier(share["schema"], "share.schema"),
                 event_table=sql_identifier(share["event_table"], "share.event_table"),
+                properties=_properties(raw["properties"]),
             ),
             storage=StorageConfig(
                 backend=backend,

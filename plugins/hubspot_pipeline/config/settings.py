@@ -16,11 +16,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ShareConfig:
-    """Where HubSpot's share lives in Snowflake."""
+    """Where HubSpot's share lives in Snowflake, and the column of each property the exports read
+    (``(object, field)`` → ``PROPERTY_<NAME>``, None for a property the portal does not have; the fields:
+    :data:`hubspot_pipeline.config.properties.PROPERTY_FIELDS`)."""
 
     database: str
     schema: str
     event_table: str
+    properties: dict[tuple[str, str], str | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

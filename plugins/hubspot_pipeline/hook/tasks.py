@@ -32,6 +32,7 @@ from hubspot_pipeline.hook.run import CONTENT_TYPES, HookRun
 from hubspot_pipeline.hook.settings import HookConfig
 from hubspot_pipeline.personalize.files import json_bytes
 from hubspot_pipeline.quality import report
+from hubspot_pipeline.share.columns import EMPTY_FIELDS_KEY, empty_fields
 from hubspot_pipeline.share.session import share_session
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,10 @@ def extract(run: HookRun) -> dict[str, int]:
         queries[f"activity/{first.isoformat()}"] = ("hook/event_activity.sql", parameters, variables)
     counts = {}
     with share_session(run.config.share, run.config.snowflake_conn_id) as query:
+        empty = query.check([(template, aliases, variables) for template, _, variables in queries.values()])
+        run.staging.put_bytes(
+            run.staging_key(EMPTY_FIELDS_KEY), json_bytes(empty_fields(empty)), "application/json"
+        )
         for name, (template, parameters, template_variables) in queries.items():
             frame = query(template, parameters, aliases, **template_variables)
             run.staging.put_frame(run.staging_key(f"source/{name}.parquet"), frame)
@@ -220,6 +225,8 @@ def publish(run: HookRun) -> dict:
         # what the first date's never-decreases check was compared with, or why it was skipped
         "previous_period_check": previous_check,
         "ledgers": ledgers,
+        # optional properties the portal lacks, read as NULL
+        "empty_fields": json.loads(run.staging.get_bytes(run.staging_key(EMPTY_FIELDS_KEY))),
         "report_key": f"{run.run_folder}/report.md",
         "data_docs_key": f"{run.run_folder}/data_docs/index.html",
     }
@@ -256,6 +263,7 @@ def hook_report(manifest: dict, expectations: dict, *, dry_run: bool = False) ->
         report.published_line(dry_run, "manifest.json"),
         "",
         *report.ledger_lines(manifest["ledgers"]),
+        *report.empty_field_lines(manifest["empty_fields"]),
         *report.expectation_lines(expectations, manifest["data_docs_key"]),
         *previous_period_lines(manifest["start_date"], manifest["previous_period_check"]),
         *report.file_lines([(entry["key"], None, entry["sha256"]) for entry in manifest["files"].values()]),

@@ -7,7 +7,8 @@ from hubspot_pipeline.quality import report
 
 def run_report(manifest: dict, expectations: dict, *, dry_run: bool = False) -> str:
     """A short human-readable report of the run (Markdown): rows per dataset with the top reasons,
-    any recommender left out of config.json and why, identity counts, Great Expectations results, and
+    the optional fields read empty because the share lacks them, any recommender left out of config.json
+    and why, identity counts, Great Expectations results, and
     the published keys with checksums."""
     identity = manifest.get("identity", {})
     lines = [
@@ -18,6 +19,7 @@ def run_report(manifest: dict, expectations: dict, *, dry_run: bool = False) -> 
         *report.ledger_lines(manifest["ledgers"]),
         "",
         *_left_out_lines(manifest.get("recommenders_left_out", {})),
+        *report.empty_field_lines(manifest.get("empty_fields", {})),
         f"Identity (`incoming.*`; {identity.get('merged_contacts', 0)} contacts merged):",
         "",
         *[f"- `{name}`: {count}" for name, count in sorted(identity.items()) if name.startswith("incoming.")],

@@ -55,6 +55,7 @@ from hubspot_pipeline.personalize.unload import (
 )
 from hubspot_pipeline.quality import report
 from hubspot_pipeline.quality.ledger import DatasetLedger
+from hubspot_pipeline.share.columns import EMPTY_FIELDS_KEY, empty_fields
 from hubspot_pipeline.share.session import share_session
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ HOOK_ONLY_COLUMNS = {"contacts": ["CREATEDATE"]}
 
 
 EVENTS_QUERY = "personalize/custom_events.sql"
+EVENT_QUERIES = ("personalize/event_days.sql", "personalize/duplicate_events.sql", EVENTS_QUERY)
 
 
 def extract(run: ExportRun) -> dict[str, int]:
@@ -95,15 +97,18 @@ def extract(run: ExportRun) -> dict[str, int]:
         },
     }
     variables = {"deal_line_items": {"line_items": True}}  # the deals of those pipelines and stages
+    aliases = run.config.identity.anonymous_id_columns
     counts = {}
     with share_session(run.config.share, run.config.snowflake_conn_id) as query:
+        queries = [
+            (template, aliases, variables.get(source, {})) for source, template in SOURCE_QUERIES.items()
+        ]
+        empty = query.check([*queries, *((template, None, {}) for template in EVENT_QUERIES)])
+        run.staging.put_bytes(
+            run.staging_key(EMPTY_FIELDS_KEY), json_bytes(empty_fields(empty)), "application/json"
+        )
         for source, template in SOURCE_QUERIES.items():
-            frame = query(
-                template,
-                parameters[source],
-                aliases=run.config.identity.anonymous_id_columns,
-                **variables.get(source, {}),
-            )
+            frame = query(template, parameters[source], aliases=aliases, **variables.get(source, {}))
             frame = frame.drop(columns=HOOK_ONLY_COLUMNS.get(source, []))
             run.staging.put_frame(run.staging_key(f"source/{source}.parquet"), frame)
             counts[source] = len(frame)
@@ -270,6 +275,8 @@ def publish(run: ExportRun) -> dict:
         manifest["files"] = files
         manifest["ledgers"] = {name: ledger.to_dict() for name, ledger in ledgers.items()}
         manifest["identity"] = {**identity, "log_key": identity_key}
+        if empty := json.loads(run.staging.get_bytes(run.staging_key(EMPTY_FIELDS_KEY))):
+            manifest["empty_fields"] = empty  # optional properties the portal lacks: read as NULL
         if left_out := json.loads(run.staging.get_bytes(run.staging_key(RECOMMENDERS_KEY))):
             manifest["recommenders_left_out"] = left_out  # they cannot train (validate says why)
         if in_warehouse:  # before the manifest, which records what the warehouse wrote

@@ -36,6 +36,14 @@ def ledger_lines(ledgers: dict[str, dict]) -> list[str]:
     return lines
 
 
+def empty_field_lines(empty_fields: dict[str, str]) -> list[str]:
+    """The optional fields read as NULL because the share lacks them (none: no lines)."""
+    if not empty_fields:
+        return []
+    lines = ["Fields left empty (optional properties this share does not have):", ""]
+    return lines + [f"- `{key}`: {reason}" for key, reason in empty_fields.items()] + [""]
+
+
 def expectation_lines(expectations: dict[str, list[dict]], data_docs_key: str) -> list[str]:
     """One line per validated scope: how many expectations ran and how many found failing rows."""
     lines = ["", "Great Expectations:", ""]

@@ -2,8 +2,10 @@
 the deployment put the include folder: :func:`hubspot_pipeline.config.include_dir`) and results as pandas
 DataFrames.
 
-SQL files are Jinja templates rendered only with quoted identifiers (database, schema, table); every
-value is a bound parameter (``%(name)s``) passed to the Snowflake connector.
+SQL files are Jinja templates rendered only with quoted identifiers (database, schema, table) and the
+expressions of :class:`hubspot_pipeline.share.columns.ColumnReader` (``read``: the configured properties,
+for the column types the share really has); every value is a bound parameter (``%(name)s``) passed to the
+Snowflake connector. Sessions run in UTC, so nothing read depends on the connection's time zone.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from hubspot_pipeline.config import ShareConfig, sql_dir, sql_identifier
+from hubspot_pipeline.share.columns import ASSUMED_TEXT, ColumnReader, MissingColumn, ShareColumns
 
 
 @functools.cache
@@ -35,7 +38,19 @@ def _templates() -> Environment:
 
 
 class ShareSchemaError(AirflowFailException):
-    """A share query does not compile: a table or column is missing or renamed (retrying cannot help)."""
+    """A share query does not compile, or would not: a table or column is missing or renamed (retrying
+    cannot help)."""
+
+
+def missing_message(share: ShareConfig, missing: list[MissingColumn]) -> str:
+    """One message naming every missing table and column and the configuration key to set."""
+    lines = "\n".join(f"  - {each.describe()}" for each in missing)
+    return (
+        f"the share {share.database}.{share.schema} lacks {len(missing)} table(s) or column(s) this task "
+        f"needs:\n{lines}\nSet the keys named (a property's HubSpot internal name, read from "
+        "PROPERTY_<NAME>; optional properties may be null) in the configuration (README: Configuration; "
+        "`python -m hubspot_pipeline.preflight` lists what the share holds)"
+    )
 
 
 class ShareHook(SnowflakeHook):
@@ -55,30 +70,53 @@ class ShareHook(SnowflakeHook):
             if extra_dict.get(key):
                 conn_config[key] = extra_dict[key]
 
+    def _get_conn_params(self) -> dict[str, Any]:
+        """The provider's parameters, with the session's time zone UTC (whatever the connection sets), so
+        ``TO_DATE`` of a ``TIMESTAMP_LTZ`` and bound naive datetimes mean UTC."""
+        params = super()._get_conn_params()
+        params["session_parameters"] = {**(params.get("session_parameters") or {}), "TIMEZONE": "UTC"}
+        return params
+
 
 def quote_identifier(name: str) -> str:
     """Quote a name already validated by :func:`hubspot_pipeline.config.sql_identifier`."""
     return '"' + sql_identifier(name, "identifier") + '"'
 
 
+def render_query(
+    template_name: str,
+    share: ShareConfig,
+    aliases: Mapping[str, str] | None = None,
+    columns: ShareColumns = ASSUMED_TEXT,
+    **variables: Any,
+) -> tuple[str, ColumnReader]:
+    """Render ``include/sql/<template_name>`` for the share's ``columns`` (never values); return the SQL and
+    its :class:`ColumnReader`, which holds the tables and columns it found missing.
+
+    ``aliases`` (output column → source column, e.g. the identity's anonymous-id columns) reaches the
+    template as ``aliases``, a list of ``(expression, quoted output)`` pairs; ``variables`` are structural
+    (counts and flags shaping the query, never values). ``columns`` defaults to every configured column
+    existing as text (rendering without a connection).
+    """
+    reader = ColumnReader(share, columns)
+    sql = (
+        _templates()
+        .get_template(template_name)
+        .render(
+            database=quote_identifier(share.database),
+            read=reader,
+            aliases=reader.anonymous_ids(dict(aliases or {})),
+            **variables,
+        )
+    )
+    return sql, reader
+
+
 def render_sql(
     template_name: str, share: ShareConfig, aliases: Mapping[str, str] | None = None, **variables: Any
 ) -> str:
-    """Render ``include/sql/<template_name>`` with the share's quoted identifiers (never values).
-
-    ``aliases`` (output column → source column, e.g. the identity's anonymous-id columns) reaches the
-    template as ``aliases``, a list of quoted ``(source, output)`` pairs; ``variables`` are structural
-    (counts and flags shaping the query, never values).
-    """
-    database, schema = quote_identifier(share.database), quote_identifier(share.schema)
-    return _templates().get_template(template_name).render(
-        share=f"{database}.{schema}",
-        event_table=f"{database}.{schema}.{quote_identifier(share.event_table)}",
-        aliases=[
-            (quote_identifier(source), quote_identifier(name)) for name, source in (aliases or {}).items()
-        ],
-        **variables,
-    )
+    """The SQL of :func:`render_query`, for the columns as configured (all taken to exist as text)."""
+    return render_query(template_name, share, aliases, **variables)[0]
 
 
 def _fetch(connection: Any, sql: str, parameters: dict[str, Any] | None) -> pd.DataFrame:
@@ -117,6 +155,42 @@ class ShareSession:
 
     def __init__(self, connection: Any, share: ShareConfig):
         self.connection, self.share = connection, share
+        self._columns: ShareColumns | None = None
+
+    @property
+    def columns(self) -> ShareColumns:
+        """The share's tables and column types, read on first use (``share/columns.sql``)."""
+        if self._columns is None:
+            sql = render_sql("share/columns.sql", self.share)
+            with (
+                self._naming_missing_objects("share/columns.sql"),
+                closing(self.connection.cursor()) as cursor,
+            ):
+                cursor.execute(sql, {"schema": self.share.schema})
+                self._columns = ShareColumns.from_rows(cursor.fetchall())
+        return self._columns
+
+    def render(self, template_name: str, aliases: Mapping[str, str] | None = None, **variables: Any) -> str:
+        """An ``include/sql`` query rendered for the share's columns; :class:`ShareSchemaError` naming every
+        required table and column it lacks."""
+        sql, reader = render_query(template_name, self.share, aliases, self.columns, **variables)
+        if reader.missing_required:
+            raise ShareSchemaError(f"{template_name}: {missing_message(self.share, reader.missing_required)}")
+        return sql
+
+    def check(
+        self, queries: Iterable[tuple[str, Mapping[str, str] | None, dict[str, Any]]]
+    ) -> list[MissingColumn]:
+        """Render every ``(template, aliases, variables)`` of a task before it runs any: one
+        :class:`ShareSchemaError` naming every required table and column missing from the share; else the
+        optional ones missing (those fields read as NULL), for the run's report."""
+        missing: dict[tuple, MissingColumn] = {}
+        for template_name, aliases, variables in queries:
+            reader = render_query(template_name, self.share, aliases, self.columns, **variables)[1]
+            missing.update(reader.missing)
+        if required := [each for each in missing.values() if each.required]:
+            raise ShareSchemaError(missing_message(self.share, required))
+        return list(missing.values())
 
     def __call__(
         self,
@@ -125,15 +199,14 @@ class ShareSession:
         aliases: Mapping[str, str] | None = None,
         **variables: Any,
     ) -> pd.DataFrame:
-        """The result of an ``include/sql`` query rendered for the share (:func:`render_sql`)."""
-        sql = render_sql(template_name, self.share, aliases, **variables)
+        """The result of an ``include/sql`` query rendered for the share (:meth:`render`)."""
+        sql = self.render(template_name, aliases, **variables)
         with self._naming_missing_objects(template_name):
             return _fetch(self.connection, sql, parameters)
 
     def execute(self, template_name: str, parameters: dict[str, Any] | None = None, **variables: Any) -> list:
         """Run an ``include/sql`` statement (DDL, DML); return the rows it answers with."""
-        sql = render_sql(template_name, self.share, **variables)
-        return self.execute_sql(sql, parameters, template_name)
+        return self.execute_sql(self.render(template_name, **variables), parameters, template_name)
 
     def execute_sql(
         self, sql: str, parameters: dict[str, Any] | None = None, name: str = "statement"
@@ -159,7 +232,7 @@ class ShareSession:
         """Write a one-column query's result to ``output`` as text lines, the column's name first (what
         ``COPY INTO … HEADER = TRUE`` writes for such a query); ``pages``: the bound values of each run
         of the query, in order, so the worker holds one page of the result at a time. Returns the rows."""
-        sql = render_sql(template_name, self.share, **variables)
+        sql = self.render(template_name, **variables)
         rows = 0
         for page, parameters in enumerate(pages):
             with self._naming_missing_objects(template_name), closing(self.connection.cursor()) as cursor:

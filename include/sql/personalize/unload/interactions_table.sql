@@ -11,11 +11,11 @@ WITH events AS (
         OBJECTID AS RAW_CONTACT_ID,
         'event:' || {{ clean("TO_VARCHAR(ID)") }} AS SOURCE_ID,
         {{ clean("TO_VARCHAR(OBJECTID)") }} AS CONTACT_ID,
-        {{ clean("TO_VARCHAR(PROPERTY_EVENT_TYPE)") }} AS RAW_EVENT_TYPE,
-        {{ clean("TO_VARCHAR(PROPERTY_ITEM_ID)") }} AS ITEM_ID,
+        {{ clean(read.text("events", "event_type")) }} AS RAW_EVENT_TYPE,
+        {{ clean(read.text("events", "item_id")) }} AS ITEM_ID,
         DATE_PART(EPOCH_SECOND, OCCURREDAT) AS TIMESTAMP,
-        {{ clean("TO_VARCHAR(PROPERTY_ITEM_PRICE)") }} AS RAW_VALUE
-    FROM {{ event_table }}
+        {{ clean(read.text("events", "item_price")) }} AS RAW_VALUE
+    FROM {{ read.table("events") }}
     WHERE (OCCURREDAT < %(window_end)s AND (%(window_start)s IS NULL OR OCCURREDAT >= %(window_start)s))
         OR OCCURREDAT IS NULL
 ),
