@@ -85,7 +85,8 @@ FREE_FORM_KEYS = frozenset(
 
 def unknown_keys(override: Any, known: Any, path: str = "") -> list[str]:
     """Each key of ``override`` that ``known`` (the documented defaults, ``pipeline.yaml``) does not have,
-    as ``"a.b.c"`` with the nearest valid key when one is close: a typo never passes silently."""
+    as ``"a.b.c"`` with the nearest valid key when one is close (else the valid ones): a typo never passes
+    silently."""
     if not isinstance(override, dict) or not isinstance(known, dict) or path in FREE_FORM_KEYS:
         return []
     found = []
@@ -94,10 +95,11 @@ def unknown_keys(override: Any, known: Any, path: str = "") -> list[str]:
         if key in known:
             found += unknown_keys(value, known[key], dotted)
             continue
-        nearest = difflib.get_close_matches(str(key), [str(each) for each in known], n=1, cutoff=0.6)
-        found.append(
-            f"{dotted} (did you mean {path + '.' if path else ''}{nearest[0]}?)" if nearest else dotted
-        )
+        valid = [str(each) for each in known]
+        if nearest := difflib.get_close_matches(str(key), valid, n=1, cutoff=0.6):
+            found.append(f"{dotted} (did you mean {path + '.' if path else ''}{nearest[0]}?)")
+        else:
+            found.append(f"{dotted} (valid here: {', '.join(valid)})")
     return found
 
 
