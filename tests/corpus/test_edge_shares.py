@@ -5,6 +5,7 @@ the first task that reads, without retrying, naming what is missing."""
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import shutil
 from datetime import UTC, datetime, timedelta
@@ -68,17 +69,17 @@ def _published(objects) -> list[str]:
 @pytest.mark.parametrize(
     ("dag_id", "statement", "missing"),
     [
-        (PERSONALIZE, f"DROP TABLE {table('OBJECTS_PRODUCTS')}", "OBJECTS_PRODUCTS"),
+        (PERSONALIZE, f"DROP TABLE {table('OBJECTS_PRODUCTS')}", "OBJECTS_PRODUCTS (share.database"),
         (
             PERSONALIZE,
-            f"ALTER TABLE {table('OBJECTS_CONTACTS')} RENAME PROPERTY_AGE TO PROPERTY_AGE_YEARS",
-            "PROPERTY_AGE",
+            f"ALTER TABLE {table('OBJECTS_PRODUCTS')} RENAME PROPERTY_CATEGORY_LEVEL_1 TO PROPERTY_CATEGORY",
+            "OBJECTS_PRODUCTS.PROPERTY_CATEGORY_LEVEL_1 (properties.products.category_level_1",
         ),
-        (HOOK, f"DROP TABLE {table('OBJECTS_DEALS')}", "OBJECTS_DEALS"),
+        (HOOK, f"DROP TABLE {table('OBJECTS_DEALS')}", "OBJECTS_DEALS (share.database"),
         (
             HOOK,
             f"ALTER TABLE {table('OBJECTS_COMPANIES')} RENAME PROPERTY_CREATEDATE TO PROPERTY_CREATED",
-            "PROPERTY_CREATEDATE",
+            "OBJECTS_COMPANIES.PROPERTY_CREATEDATE (properties.companies.createdate",
         ),
     ],
     ids=[
@@ -95,8 +96,30 @@ def test_a_schema_change_fails_the_first_reading_task_at_once_naming_what_is_mis
     state, tasks, logged = _run(dags[dag_id], share_dir, tmp_path / "objects", capfd)
     assert state == "failed"
     assert tasks["extract"] == ("failed", 1), tasks  # failed on its first try, no retry
-    assert "ShareSchemaError" in logged and missing in logged
+    assert "ShareSchemaError" in logged and missing in logged  # the table or column, and the key to set
     assert _published(tmp_path / "objects") == []
+
+
+@pytest.mark.parametrize("dag_id", [PERSONALIZE, HOOK])
+def test_an_optional_property_the_share_lacks_reads_empty_and_the_manifest_says_so(
+    dags, clean_share, tmp_path, capfd, dag_id
+):
+    share_dir = _share_with(
+        clean_share,
+        tmp_path,
+        f"ALTER TABLE {table('OBJECTS_CONTACTS')} DROP COLUMN PROPERTY_AGE",
+        f"ALTER TABLE {table('OBJECTS_COMPANIES')} DROP COLUMN PROPERTY_EXTERNAL_ID",
+    )
+    state, tasks, logged = _run(dags[dag_id], share_dir, tmp_path / "objects", capfd)
+    assert state == "success", (tasks, logged[-3000:])
+    manifests = [path for path in (tmp_path / "objects").rglob("manifest.json")]
+    empty = json.loads(manifests[0].read_text())["empty_fields"]
+    assert empty == {
+        "properties.contacts.age": "OBJECTS_CONTACTS has no column PROPERTY_AGE",
+        "properties.companies.external_id": "OBJECTS_COMPANIES has no column PROPERTY_EXTERNAL_ID",
+    }
+    report = manifests[0].with_name("report.md").read_text()
+    assert "`properties.contacts.age`: OBJECTS_CONTACTS has no column PROPERTY_AGE" in report
 
 
 def test_an_empty_share_fails_personalize_below_its_minimums_and_publishes_nothing(dags, tmp_path, capfd):

@@ -75,6 +75,7 @@ def browser(tmp_path, request) -> Iterator:
 
 
 def test_rerun_from_the_trigger_form_with_the_export_date_param(airflow_stack, browser):
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as until
     from selenium.webdriver.support.ui import WebDriverWait
@@ -85,13 +86,16 @@ def test_rerun_from_the_trigger_form_with_the_export_date_param(airflow_stack, b
     }
     ARTIFACTS.mkdir(exist_ok=True)
     wait = WebDriverWait(browser, 60)
+    # while the page redirects (to the login page and back), a poll can be "aborted by navigation": poll on
+    navigating = WebDriverWait(browser, 60, ignored_exceptions=(WebDriverException,))
 
     # the simple auth manager's login page comes first, then back to the DAG
     browser.get(f"{airflow_stack.base_url}/dags/{DAG_ID}")
-    wait.until(until.visibility_of_element_located((By.NAME, "username"))).send_keys(USERNAME)
+    navigating.until(until.visibility_of_element_located((By.NAME, "username"))).send_keys(USERNAME)
     browser.find_element(By.NAME, "password").send_keys(PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
 
+    navigating.until(until.element_to_be_clickable((By.CSS_SELECTOR, "button[aria-label='Trigger Dag']")))
     wait.until(until.element_to_be_clickable((By.CSS_SELECTOR, "button[aria-label='Trigger Dag']"))).click()
     export_date = wait.until(until.visibility_of_element_located((By.ID, "element_export_date")))
     export_date.click()
@@ -101,7 +105,7 @@ def test_rerun_from_the_trigger_form_with_the_export_date_param(airflow_stack, b
 
     dialog = browser.find_element(By.XPATH, "//*[@role='dialog' and .//*[@id='element_export_date']]")
     dialog.find_element(By.XPATH, ".//button[normalize-space()='Trigger']").click()
-    wait.until(until.url_contains(f"/dags/{DAG_ID}/runs/manual__"))
+    navigating.until(until.url_contains(f"/dags/{DAG_ID}/runs/manual__"))
     run_id = unquote(browser.current_url.rsplit("/runs/", 1)[1])
     browser.save_screenshot(str(ARTIFACTS / "trigger-form-submitted.png"))
 
