@@ -103,7 +103,9 @@ def test_hook_column_names_from_the_metrics_file_are_rejected(field, tmp_path):
 
 # ------------------------------------------------------------------------------------- SQL templates
 
-TEMPLATE_VARIABLES = {"share", "event_table", "aliases", "event_sets", "filter_types", "line_items"}
+# the share's database (quoted), the column reader (hubspot_pipeline.share.columns: quoted names, its own
+# constant expressions) and the queries' structure
+TEMPLATE_VARIABLES = {"database", "read", "aliases", "event_sets", "filter_types", "line_items"}
 # the warehouse-unload mode's: table names, the row rules' structure, CSV columns, the unload's location
 TEMPLATE_VARIABLES |= {"result_table", "event_types", "user_map", "deal_candidates", "rules", "columns"}
 TEMPLATE_VARIABLES |= {"table", "stage", "path", "query", "max_file_size", "paged"}
@@ -133,6 +135,7 @@ def _config_with_markers():
         override={
             "share": {"database": "DbMarker", "schema": "SchemaMarker", "event_table": "EventMarker"},
             "identity": {"anonymous_ids": ["AliasMarker"]},
+            "properties": {"products": {"external_id": "PropMarker"}, "events": {"item_id": "PropMarker"}},
             "personalize": {
                 "unload": {
                     "stage": "DbMarker.SchemaMarker.StageMarker",
@@ -229,7 +232,7 @@ def test_rendered_sql_holds_quoted_identifiers_and_placeholders_only():
         assert named in code or name.startswith("hook/event_"), name  # the share or workspace is named
         unquoted = re.sub(r'"[A-Z0-9_]+"', "", code).upper()  # names appear only as quoted identifiers
         assert not re.search(
-            "DBMARKER|SCHEMAMARKER|EVENTMARKER|ALIASMARKER|WSMARKER|STAGEMARKER", unquoted
+            "DBMARKER|SCHEMAMARKER|EVENTMARKER|ALIASMARKER|PROPMARKER|WSMARKER|STAGEMARKER", unquoted
         ), name
         assert re.findall(r"%\(([^)]*)\)s", code) == re.findall(r"%\((\w+)\)s", code), name
     placeholders = {name: set(re.findall(r"%\((\w+)\)s", sql)) for name, sql in rendered.items()}

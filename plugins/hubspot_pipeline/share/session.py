@@ -87,18 +87,18 @@ def render_query(
     template_name: str,
     share: ShareConfig,
     aliases: Mapping[str, str] | None = None,
-    columns: ShareColumns = ASSUMED_TEXT,
+    share_columns: ShareColumns = ASSUMED_TEXT,
     **variables: Any,
 ) -> tuple[str, ColumnReader]:
-    """Render ``include/sql/<template_name>`` for the share's ``columns`` (never values); return the SQL and
-    its :class:`ColumnReader`, which holds the tables and columns it found missing.
+    """Render ``include/sql/<template_name>`` for the share's columns (never values); return the SQL and its
+    :class:`ColumnReader`, which holds the tables and columns it found missing.
 
     ``aliases`` (output column → source column, e.g. the identity's anonymous-id columns) reaches the
     template as ``aliases``, a list of ``(expression, quoted output)`` pairs; ``variables`` are structural
-    (counts and flags shaping the query, never values). ``columns`` defaults to every configured column
-    existing as text (rendering without a connection).
+    (counts and flags shaping the query, never values). ``share_columns`` defaults to every configured
+    column existing as text (rendering without a connection).
     """
-    reader = ColumnReader(share, columns)
+    reader = ColumnReader(share, share_columns)
     sql = (
         _templates()
         .get_template(template_name)
