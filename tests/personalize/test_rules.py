@@ -19,8 +19,11 @@ from hubspot_pipeline.personalize.rules import (
     InteractionTallies,
     check_dataset,
     check_interaction_minimums,
+    optional_value_rules,
     quarantine_invalid_rows,
+    void_invalid_values,
 )
+from hubspot_pipeline.quality.ledger import DatasetLedger
 from hubspot_pipeline.quality.validation import QUARANTINE_REASON, DatasetValidationError, raise_on_failures
 
 START = 1_700_000_000
@@ -191,6 +194,61 @@ def test_values_at_the_limits_and_empty_nullable_columns_are_kept():
     )
     assert len(checked.kept) == 2
     assert checked.quarantined.empty
+
+
+def test_the_optional_value_rules_are_those_of_the_nullable_columns():
+    rules = {name: optional_value_rules(dataset) for name, dataset in DATASETS.items()}
+    assert {name: [(rule.column, rule.check) for rule in each] for name, each in rules.items()} == {
+        "interactions": [("EVENT_VALUE", "below")],
+        "items": [("CATEGORY_L2", "too_long"), ("PRODUCT_DESCRIPTION", "too_long"), ("GENDER", "too_long")],
+        "users": [("AGE", "below"), ("GENDER", "too_long")],
+    }
+
+
+@pytest.mark.parametrize(
+    ("dataset", "bad", "reason"),
+    [
+        (INTERACTIONS, {"EVENT_VALUE": -0.01}, "EVENT_VALUE: below 0"),
+        (ITEMS, {"CATEGORY_L2": "c" * 1001}, "CATEGORY_L2: longer than 1000 characters"),
+        (ITEMS, {"GENDER": "g" * 1001}, "GENDER: longer than 1000 characters"),
+        (USERS, {"AGE": -3}, "AGE: below 0"),
+        (USERS, {"GENDER": "g" * 1001}, "GENDER: longer than 1000 characters"),
+    ],
+)
+def test_an_invalid_optional_value_is_emptied_and_counted_and_its_row_kept(dataset, bad, reason):
+    frame = candidates(dataset, {}, bad, {"_SOURCE": "at-the-limit", **_at_the_limit(dataset, bad)})
+    ledger = DatasetLedger()
+
+    voided = void_invalid_values(frame, dataset, ledger)
+
+    (column,) = bad
+    assert voided[column].isna().tolist() == [pd.isna(VALID_ROW[dataset.name][column]), True, False]
+    assert voided.drop(columns=column).equals(frame.drop(columns=column))
+    assert ledger.corrected == {reason: 1}
+    assert quarantine_invalid_rows(voided, dataset).quarantined.empty
+
+
+def _at_the_limit(dataset: Dataset, bad: dict) -> dict:
+    """The value of ``bad``'s column at its rule's limit: the longest or the smallest one allowed."""
+    ((name, value),) = bad.items()
+    column = dataset.column(name)
+    return {name: value[: column.max_length] if column.max_length else column.min_value}
+
+
+def test_an_overlong_description_is_truncated_as_personalize_does():
+    frame = candidates(ITEMS, {"PRODUCT_DESCRIPTION": "d" * 20_000 + "tail"})
+    ledger = DatasetLedger()
+    voided = void_invalid_values(frame, ITEMS, ledger)
+    assert voided["PRODUCT_DESCRIPTION"].tolist() == ["d" * 20_000]
+    assert ledger.corrected == {"PRODUCT_DESCRIPTION: longer than 20000 characters": 1}
+
+
+def test_only_the_broken_required_value_quarantines_a_row_with_an_invalid_optional_one_too():
+    frame = candidates(ITEMS, {"ITEM_ID": None, "CATEGORY_L2": "c" * 1001})
+    ledger = DatasetLedger()
+    checked = quarantine_invalid_rows(void_invalid_values(frame, ITEMS, ledger), ITEMS)
+    assert checked.quarantined[QUARANTINE_REASON].tolist() == ["ITEM_ID: missing"]
+    assert ledger.corrected == {"CATEGORY_L2: longer than 1000 characters": 1}
 
 
 def test_a_row_failing_two_rules_gets_both_reasons_in_column_order():

@@ -128,6 +128,69 @@ def test_items_come_from_the_catalogue_with_typed_columns():
     assert ledger.corrected["CREATION_TIMESTAMP: no create date, used the last update time"] == 1
 
 
+def test_a_product_with_invalid_optional_values_keeps_its_row_without_them():
+    products = pd.DataFrame(
+        {
+            "PRODUCT_ID": [1],
+            "EXTERNAL_ID": ["sku-1"],
+            "PRICE": ["12.5"],
+            "CATEGORY_L1": ["furniture"],
+            "CATEGORY_L2": ["c" * 1001],
+            "DESCRIPTION": ["d" * 20_001],
+            "GENDER": ["g" * 1001],
+            "PROMOTED": ["yes"],
+            "CREATEDATE": ["2024-01-01T00:00:00Z"],
+            "UPDATED_EPOCH": [1700000000],
+        }
+    )
+    ledger = DatasetLedger()
+    item = build_items(products, ledger).iloc[0]
+    assert (item["ITEM_ID"], item["CATEGORY_L1"]) == ("sku-1", "furniture")
+    assert pd.isna(item["CATEGORY_L2"]) and pd.isna(item["GENDER"])
+    assert item["PRODUCT_DESCRIPTION"] == "d" * 20_000
+    assert ledger.corrected == {
+        "CATEGORY_L2: longer than 1000 characters": 1,
+        "PRODUCT_DESCRIPTION: longer than 20000 characters": 1,
+        "GENDER: longer than 1000 characters": 1,
+    }
+
+
+def test_negative_event_and_line_item_prices_leave_event_value_empty():
+    events = pd.DataFrame(
+        {
+            "EVENT_ID": ["e1", "e2"],
+            "CONTACT_ID": [11, 11],
+            "OCCURRED_EPOCH": [1706000000, 1706000001],
+            "EVENT_TYPE": ["View", "View"],
+            "ITEM_ID": ["i1", "i2"],
+            "ITEM_PRICE": ["-1", "0"],
+        }
+    )
+    deal_rows = pd.DataFrame(
+        {
+            "DEAL_ID": [1],
+            "LINE_ITEM_ID": [10.0],
+            "CONTACT_ID": [11.0],
+            "DEAL_STAGE": ["57441673"],  # closed won: a cart and a purchase row
+            "CREATEDATE": ["2024-01-01T00:00:00Z"],
+            "CLOSEDATE": ["2024-01-02T00:00:00Z"],
+            "PRODUCT_ID": ["100"],
+            "ITEM_ID": ["i1"],
+            "UNIT_PRICE": ["-5"],
+        }
+    )
+    ledger = DatasetLedger()
+    rows = pd.concat(
+        [
+            custom_event_interactions(events, USER_IDS, CONFIG, ledger),
+            deal_interactions(deal_rows, USER_IDS, CONFIG, WINDOW, ledger),
+        ]
+    )
+    assert rows["EVENT_VALUE"].tolist() == [pd.NA, 0.0, pd.NA, pd.NA]
+    assert ledger.read == len(rows) == 4
+    assert ledger.corrected == {"EVENT_VALUE: below 0": 3}
+
+
 def test_duplicates_keep_the_first_and_empty_keys_are_never_duplicates():
     frame = pd.DataFrame({"_SOURCE_ID": ["a", "a", None, None, "b"]})
     ledger = DatasetLedger(read=5)

@@ -129,19 +129,22 @@ def test_outcome_counts_fill_the_ledger_and_each_joined_reason_counts_for_its_ru
     rules = row_rules_of(INTERACTIONS, {"EVENT_TYPE": ["View"]}, {"TIMESTAMP": (0, 10)})
     outcomes = pd.DataFrame(
         [
-            (True, "written", None, 90, 2),
-            (True, "skipped", "duplicate event id", 5, 0),
-            (True, "skipped", repeated_key_reason(INTERACTIONS), 1, 0),
-            (True, "quarantined", "USER_ID: missing; TIMESTAMP: out of range", 3, 1),
-            (False, "quarantined", "TIMESTAMP: out of range", 4, 0),
-            (False, "written", None, 10, 0),
+            (True, "written", None, None, 88),
+            (True, "written", None, VALUE_NOT_A_NUMBER, 2),
+            (True, "written", None, "EVENT_VALUE: below 0", 4),
+            (True, "skipped", "duplicate event id", None, 5),
+            (True, "skipped", repeated_key_reason(INTERACTIONS), None, 1),
+            (True, "quarantined", "USER_ID: missing; TIMESTAMP: out of range", None, 2),
+            (True, "quarantined", "USER_ID: missing; TIMESTAMP: out of range", VALUE_NOT_A_NUMBER, 1),
+            (False, "quarantined", "TIMESTAMP: out of range", None, 4),
+            (False, "written", None, None, 10),
         ],
-        columns=["IS_EVENT", "OUTCOME", "REASON", "ROW_COUNT", "VALUES_NOT_A_NUMBER"],
+        columns=["IS_EVENT", "OUTCOME", "REASON", "CORRECTION", "ROW_COUNT"],
     )
     ledger = DatasetLedger(read=14)  # the deal interactions, counted when they were built
     account_outcomes(outcomes, ledger)
-    assert (ledger.read, ledger.written, ledger.skipped_total, ledger.quarantined_total) == (113, 100, 6, 7)
-    assert ledger.corrected == {VALUE_NOT_A_NUMBER: 3}
+    assert (ledger.read, ledger.written, ledger.skipped_total, ledger.quarantined_total) == (117, 104, 6, 7)
+    assert ledger.corrected == {VALUE_NOT_A_NUMBER: 3, "EVENT_VALUE: below 0": 4}  # its rows are written
     ledger.check("interactions")
 
     summaries = {
@@ -150,7 +153,7 @@ def test_outcome_counts_fill_the_ledger_and_each_joined_reason_counts_for_its_ru
     out_of_range = summaries[("TIMESTAMP", "warehouse_rule_out_of_range")]
     assert (out_of_range.unexpected_count, out_of_range.element_count, out_of_range.success) == (
         7,
-        108,
+        112,
         False,
     )
     assert summaries[("USER_ID", "warehouse_rule_missing")].unexpected_count == 3

@@ -13,6 +13,7 @@ import pandas as pd
 
 from hubspot_pipeline.personalize.datasets import INTERACTIONS, Dataset
 from hubspot_pipeline.personalize.settings import RECOMMENDER_REQUIREMENTS
+from hubspot_pipeline.quality.ledger import DatasetLedger
 
 if TYPE_CHECKING:
     from great_expectations.expectations import Expectation
@@ -293,6 +294,34 @@ def row_rules_of(
         if name in known_values:
             rules.append(RowRule(name, "unknown", f"{name}: not an allowed value"))
     return rules
+
+
+def optional_value_rules(dataset: Dataset) -> list[RowRule]:
+    """The rules of ``dataset``'s nullable columns (too long, below the minimum): a value failing one is
+    corrected by :func:`void_invalid_values`, so only a broken required value quarantines a row."""
+    return [rule for rule in row_rules_of(dataset) if dataset.column(rule.column).nullable]
+
+
+_FAILS = {
+    "too_long": lambda values, arguments: values.str.len() > arguments["max_value"],
+    "below": lambda values, arguments: values < arguments["min_value"],
+}
+
+
+def void_invalid_values(frame: pd.DataFrame, dataset: Dataset, ledger: DatasetLedger) -> pd.DataFrame:
+    """``frame`` with each optional value failing its rule (:func:`optional_value_rules`) emptied, or
+    truncated for a textual column (as Personalize truncates it), counted in ``ledger`` as corrected with
+    the rule's reason (``"CATEGORY_L2: longer than 1000 characters"``); the row is kept."""
+    corrected = {}
+    for rule in optional_value_rules(dataset):
+        values = frame[rule.column]
+        failing = _FAILS[rule.check](values, rule.arguments).fillna(False).astype(bool)
+        ledger.correct(rule.reason, int(failing.sum()))
+        if rule.check == "too_long" and dataset.column(rule.column).textual:
+            corrected[rule.column] = values.str.slice(0, rule.arguments["max_value"])
+        else:
+            corrected[rule.column] = values.mask(failing)
+    return frame.assign(**corrected)
 
 
 def _row_expectations(

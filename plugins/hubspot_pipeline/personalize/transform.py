@@ -2,7 +2,8 @@
 
 Candidates carry the dataset's columns, typed, plus context columns (names starting with ``_``) that
 say where each row came from; those go to the quarantine file when a row is rejected and never reach a
-published CSV. Rows dropped on purpose are recorded in the dataset's :class:`DatasetLedger` with a reason.
+published CSV. Rows dropped on purpose are recorded in the dataset's :class:`DatasetLedger` with a reason,
+and so are values corrected (an invalid optional value is emptied, not the row rejected).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import pyarrow.compute as pc
 from hubspot_pipeline.config import PersonalizeConfig
 from hubspot_pipeline.formatting import clean_identifier, clean_text, to_boolean, to_epoch_seconds, to_number
 from hubspot_pipeline.identity.users import UserResolution
-from hubspot_pipeline.personalize.datasets import INTERACTIONS, ITEMS, MAX_TEXTUAL_LENGTH, USERS, Dataset
+from hubspot_pipeline.personalize.datasets import INTERACTIONS, ITEMS, USERS, Dataset
+from hubspot_pipeline.personalize.rules import void_invalid_values
 from hubspot_pipeline.quality.ledger import DatasetLedger
 
 MAX_AGE = 120
@@ -57,10 +59,13 @@ class ExportWindow:
 
 
 def _candidates(
-    dataset: Dataset, columns: dict[str, pd.Series], context: dict[str, pd.Series]
+    dataset: Dataset, columns: dict[str, pd.Series], context: dict[str, pd.Series], ledger: DatasetLedger
 ) -> pd.DataFrame:
+    """The candidate rows: ``context`` columns (prefixed ``_``), then the dataset's ``columns`` in order,
+    with invalid optional values emptied (:func:`~hubspot_pipeline.personalize.rules.void_invalid_values`)."""
     ordered = {name: columns[name] for name in dataset.column_names}
-    return pd.DataFrame({**{f"_{name}": values for name, values in context.items()}, **ordered})
+    frame = pd.DataFrame({**{f"_{name}": values for name, values in context.items()}, **ordered})
+    return void_invalid_values(frame, dataset, ledger)
 
 
 def _categorical(values: pd.Series) -> pd.Series:
@@ -74,9 +79,6 @@ def build_items(products: pd.DataFrame, ledger: DatasetLedger) -> pd.DataFrame:
     ledger.correct(
         "PRICE: not a number, rejected as missing", int((price.isna() & products["PRICE"].notna()).sum())
     )
-    description = clean_text(products["DESCRIPTION"])
-    too_long = description.str.len() > MAX_TEXTUAL_LENGTH
-    ledger.correct(f"PRODUCT_DESCRIPTION: truncated to {MAX_TEXTUAL_LENGTH} characters", int(too_long.sum()))
     promoted, unrecognised = to_boolean(products["PROMOTED"])
     ledger.correct("PROMOTED: unrecognised value read as false", int(unrecognised.sum()))
     created = to_epoch_seconds(products["CREATEDATE"])
@@ -89,12 +91,13 @@ def build_items(products: pd.DataFrame, ledger: DatasetLedger) -> pd.DataFrame:
             "PRICE": price,
             "CATEGORY_L1": _categorical(products["CATEGORY_L1"]),
             "CATEGORY_L2": _categorical(products["CATEGORY_L2"]),
-            "PRODUCT_DESCRIPTION": description.str.slice(0, MAX_TEXTUAL_LENGTH),
+            "PRODUCT_DESCRIPTION": clean_text(products["DESCRIPTION"]),
             "GENDER": _categorical(products["GENDER"]),
             "PROMOTED": promoted,
             "CREATION_TIMESTAMP": created.fillna(updated),
         },
         {"PRODUCT_ID": clean_identifier(products["PRODUCT_ID"]), "RAW_PRICE": products["PRICE"]},
+        ledger,
     )
 
 
@@ -121,6 +124,7 @@ def build_users(contacts: pd.DataFrame, resolution: UserResolution, ledger: Data
             "GENDER": _categorical(users["GENDER"]),
         },
         {"CONTACT_ID": users["CONTACT_ID"]},
+        ledger,
     )
 
 
@@ -179,6 +183,7 @@ def custom_event_interactions(
             "CONTACT_ID": contact_ids,
             "RAW_EVENT_TYPE": raw_type[exported],
         },
+        ledger,
     )
 
 
@@ -253,6 +258,7 @@ def deal_interactions(
             "CONTACT_ID": expanded["CONTACT_ID"],
             "RAW_EVENT_TYPE": expanded["EVENT_TYPE"].astype("string"),
         },
+        ledger,
     ).reset_index(drop=True)
 
 

@@ -146,6 +146,9 @@ def build_result_table(
 ) -> None:
     """Load ``inputs`` (``user_map``, ``deal_candidates``, ``known_items``) and the event type mapping
     into temporary tables, then create the run's result table from the share's events."""
+    from hubspot_pipeline.personalize.rules import optional_value_rules
+
+    (value_rule,) = optional_value_rules(INTERACTIONS)  # EVENT_VALUE's minimum, the query's only one
     session.create_table(tables.event_types, event_type_table(config))
     for name, frame in inputs.items():
         session.create_table(getattr(tables, name), frame)
@@ -157,6 +160,9 @@ def build_result_table(
         "control_characters": CONTROL_CHARACTERS_EXCEPT_NUL,
         "whitespace": UNICODE_SPACES,
         "largest_float": sys.float_info.max,
+        "value_not_a_number": VALUE_NOT_A_NUMBER,
+        "value_min": value_rule.arguments["min_value"],
+        "value_below": value_rule.reason,
         "not_exported": NOT_EXPORTED,
         "cart_level": CART_LEVEL_WITHOUT_ITEM,
         "repeated_event": REPEATED_EVENT_ID,
@@ -178,11 +184,13 @@ def build_result_table(
 
 
 def account_outcomes(outcomes: pd.DataFrame, ledger: DatasetLedger) -> None:
-    """Add the result table's outcome counts to the interactions ledger: the events read, and every
-    row's outcome (the deal interactions were read, and their skips counted, when they were built)."""
+    """Add the result table's outcome counts to the interactions ledger: the events read, their values
+    corrected, and every row's outcome (the deal interactions were read, and their skips and corrections
+    counted, when they were built)."""
     ledger.read += int(outcomes.loc[outcomes["IS_EVENT"].astype(bool), "ROW_COUNT"].sum())
-    ledger.correct(VALUE_NOT_A_NUMBER, int(outcomes["VALUES_NOT_A_NUMBER"].fillna(0).sum()))
     for row in outcomes.itertuples(index=False):
+        if pd.notna(row.CORRECTION):
+            ledger.correct(row.CORRECTION, int(row.ROW_COUNT))
         if row.OUTCOME == "written":
             ledger.written += int(row.ROW_COUNT)
         elif row.OUTCOME == "skipped":

@@ -40,7 +40,7 @@ typed AS (
             TRY_TO_DOUBLE(events.RAW_VALUE) BETWEEN -%(largest_float)s AND %(largest_float)s,
             TRY_TO_DOUBLE(events.RAW_VALUE),
             NULL
-        ) AS EVENT_VALUE,
+        ) AS NUMBER_VALUE,
         repeated_ids.SOURCE_ID IS NOT NULL AS REPEATED_ID,
         repeated_ids.FIRST_EPOCH
     FROM events
@@ -60,9 +60,14 @@ candidates AS (
         typed.ITEM_ID,
         typed.TIMESTAMP,
         typed.EVENT_TYPE,
-        typed.EVENT_VALUE,
-        NOT typed.NOT_EXPORTED AND NOT typed.CART_LEVEL AND typed.RAW_VALUE IS NOT NULL
-            AND typed.EVENT_VALUE IS NULL AS VALUE_NOT_A_NUMBER,
+        -- an optional value below its minimum is emptied, the row kept (rules.void_invalid_values)
+        IFF(typed.NUMBER_VALUE < %(value_min)s, NULL, typed.NUMBER_VALUE) AS EVENT_VALUE,
+        -- the correction of an exported event's value, counted by the worker
+        CASE
+            WHEN typed.NOT_EXPORTED OR typed.CART_LEVEL THEN NULL
+            WHEN typed.RAW_VALUE IS NOT NULL AND typed.NUMBER_VALUE IS NULL THEN %(value_not_a_number)s
+            WHEN typed.NUMBER_VALUE < %(value_min)s THEN %(value_below)s
+        END AS CORRECTION,
         typed.REPEATED_ID,
         CASE
             WHEN typed.NOT_EXPORTED THEN %(not_exported)s
@@ -86,7 +91,7 @@ candidates AS (
 
     SELECT
         FALSE, NULL, NULL, SOURCE_ID, CONTACT_ID, RAW_EVENT_TYPE, USER_ID, ITEM_ID, TIMESTAMP, EVENT_TYPE,
-        EVENT_VALUE, FALSE, TRUE, NULL, NULL, NULL
+        EVENT_VALUE, NULL, TRUE, NULL, NULL, NULL
     FROM {{ deal_candidates }}
 ),
 
@@ -184,7 +189,7 @@ SELECT
     TIMESTAMP,
     EVENT_TYPE,
     EVENT_VALUE,
-    VALUE_NOT_A_NUMBER,
+    CORRECTION,
     CASE
         WHEN SKIP_REASON IS NOT NULL OR REPEATED_KEY THEN 'skipped'
         WHEN QUARANTINE_REASON IS NOT NULL THEN 'quarantined'

@@ -1,11 +1,11 @@
 -- The aggregates the worker validates before a warehouse-unload export is published: rows per source
--- (events, deal interactions), outcome and reason, with the event values that were not numbers.
+-- (events, deal interactions), outcome and reason, and the event values corrected, by correction.
 SELECT
     IS_EVENT,
     OUTCOME,
     REASON,
-    COUNT(*) AS ROW_COUNT,
-    SUM(IFF(VALUE_NOT_A_NUMBER, 1, 0)) AS VALUES_NOT_A_NUMBER
+    CORRECTION,
+    COUNT(*) AS ROW_COUNT
 FROM {{ result_table }}
-GROUP BY IS_EVENT, OUTCOME, REASON
-ORDER BY IS_EVENT, OUTCOME, REASON
+GROUP BY IS_EVENT, OUTCOME, REASON, CORRECTION
+ORDER BY IS_EVENT, OUTCOME, REASON, CORRECTION
