@@ -463,6 +463,41 @@ CATALOGUE: tuple[BadKind, ...] = (
         [quarantined("items", _product_id(4), "CATEGORY_L1: longer than 1000 characters")],
     ),
     BadKind(
+        "product_category_l2_overlong",
+        P,
+        "PROPERTY_CATEGORY_LEVEL_2 of 1,001 characters (optional), and a View of the product",
+        "corrected: CATEGORY_L2 left empty; the product and its interaction are written",
+        product(23, CATEGORY_LEVEL_2=OVERLONG_CATEGORY) + event(21, PROPERTY_ITEM_ID="corpus-p-23"),
+        [
+            written("items", _item(23), {"CATEGORY_L2": ""}),
+            written("interactions", {**_at(21), **_item(23)}),
+            not_quarantined("items", _product_id(23)),
+            counted("items", "corrected", "CATEGORY_L2: longer than 1000 characters"),
+        ],
+    ),
+    BadKind(
+        "product_gender_overlong",
+        P,
+        "PROPERTY_GENDER of 1,001 characters (optional)",
+        "corrected: GENDER left empty",
+        product(24, GENDER=OVERLONG_CATEGORY),
+        [
+            written("items", _item(24), {"GENDER": ""}),
+            counted("items", "corrected", "GENDER: longer than 1000 characters"),
+        ],
+    ),
+    BadKind(
+        "product_description_overlong",
+        P,
+        "PROPERTY_DESCRIPTION of 20,001 characters (Personalize's textual limit is 20,000)",
+        "corrected: PRODUCT_DESCRIPTION truncated to 20,000 characters, as Personalize truncates it",
+        product(25, DESCRIPTION="d" * 20_001),
+        [
+            written("items", _item(25), {"PRODUCT_DESCRIPTION": "d" * 20_000}),
+            counted("items", "corrected", "PRODUCT_DESCRIPTION: longer than 20000 characters"),
+        ],
+    ),
+    BadKind(
         "product_price_currency",
         P,
         "PROPERTY_PRICE '$19.99' (not a number)",
@@ -736,9 +771,13 @@ CATALOGUE: tuple[BadKind, ...] = (
         "contact_gender_overlong",
         C,
         "PROPERTY_GENDER of 1,001 characters",
-        "quarantined: GENDER: longer than 1000 characters",
+        "corrected: GENDER left empty",
         contact(14, GENDER=OVERLONG_CATEGORY),
-        [quarantined("users", {"_CONTACT_ID": corpus_id(C, 14)}, "GENDER: longer than 1000 characters")],
+        [
+            written("users", _user(14), {"GENDER": ""}),
+            not_quarantined("users", {"_CONTACT_ID": corpus_id(C, 14)}),
+            counted("users", "corrected", "GENDER: longer than 1000 characters"),
+        ],
     ),
     BadKind(
         "contact_gender_control_characters",
@@ -939,10 +978,16 @@ CATALOGUE: tuple[BadKind, ...] = (
     BadKind(
         "line_item_price_negative",
         L,
-        "PROPERTY_PRICE '-5'",
-        "quarantined: EVENT_VALUE: below 0",
-        deal(14, stage=CART_STAGE, line_item={"PRICE": "-5"}),
-        [quarantined("interactions", {"_SOURCE_ID": deal_source(14, "cart")}, "EVENT_VALUE: below 0")],
+        "PROPERTY_PRICE '-5' on an in-cart deal's line item",
+        "corrected: EVENT_VALUE left empty",
+        deal(14, stage=CART_STAGE, line_item={"PRICE": "-5"}, CREATEDATE="1717000014"),
+        [
+            written(
+                "interactions", {"TIMESTAMP": 1717000014, "EVENT_TYPE": "AddToCart"}, {"EVENT_VALUE": ""}
+            ),
+            not_quarantined("interactions", {"_SOURCE_ID": deal_source(14, "cart")}),
+            counted("interactions", "corrected", "EVENT_VALUE: below 0"),
+        ],
     ),
     BadKind(
         "line_item_product_unknown",
@@ -1140,9 +1185,13 @@ CATALOGUE: tuple[BadKind, ...] = (
         "event_price_negative",
         E,
         "PROPERTY_ITEM_PRICE '-1'",
-        "quarantined: EVENT_VALUE: below 0",
+        "corrected: EVENT_VALUE left empty",
         event(16, PROPERTY_ITEM_PRICE="-1"),
-        [quarantined("interactions", _event_source(16), "EVENT_VALUE: below 0")],
+        [
+            written("interactions", _at(16), {"EVENT_VALUE": ""}),
+            not_quarantined("interactions", _event_source(16)),
+            counted("interactions", "corrected", "EVENT_VALUE: below 0"),
+        ],
     ),
     BadKind(
         "event_price_padded",

@@ -168,11 +168,16 @@ def test_dirty_generated_share_is_quarantined_with_reasons(
         quarantined = sum(ledger["quarantined"].values())
         assert ledger["read"] == ledger["written"] + sum(ledger["skipped"].values()) + quarantined, name
     reasons = pd.read_csv(run_folder / "quarantine" / "interactions.csv", dtype=str)["QUARANTINE_REASON"]
-    for expected in ("ITEM_ID: missing", "TIMESTAMP: out of range", "EVENT_VALUE: below 0", "EVENT_TYPE"):
+    for expected in ("ITEM_ID: missing", "TIMESTAMP: out of range", "EVENT_TYPE"):
         assert reasons.str.contains(expected, regex=False).any(), expected
     assert manifest["ledgers"]["interactions"]["skipped"]["duplicate event id"] > 0
     items_quarantine = pd.read_csv(run_folder / "quarantine" / "items.csv", dtype=str)
     assert items_quarantine["QUARANTINE_REASON"].str.contains("PRICE").any()
+    # invalid optional values are emptied, their rows written: a negative price, an overlong CATEGORY_L2
+    assert not reasons.str.contains("EVENT_VALUE").any()
+    assert not items_quarantine["QUARANTINE_REASON"].str.contains("CATEGORY_L2").any()
+    assert manifest["ledgers"]["interactions"]["corrected"]["EVENT_VALUE: below 0"] > 0
+    assert manifest["ledgers"]["items"]["corrected"]["CATEGORY_L2: longer than 1000 characters"] > 0
     published = b"".join(_objects(bucket).values()).decode("utf-8")
     emails = re.findall(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", published)
     assert emails == []  # no e-mail address anywhere: data, quarantine, identity log, report, Data Docs
@@ -262,6 +267,7 @@ def test_warehouse_unload_writes_the_streamed_exports_files_byte_for_byte(
     interactions = manifests["unload"]["ledgers"]["interactions"]
     assert interactions["skipped"]["duplicate event id"] >= 9 and interactions["written"] > 4000
     assert len(interactions["quarantined"]) >= 4  # several reasons, joined ones included
+    assert interactions["corrected"]["EVENT_VALUE: below 0"] > 0  # emptied the same way
     assert _result_tables() == []  # dropped once unloaded
 
 
