@@ -48,6 +48,10 @@ class ObjectStore(ABC):
         """Delete every object under ``prefix``."""
 
     @abstractmethod
+    def delete(self, key: str) -> None:
+        """Delete one object, without listing the bucket (a write-only key pair may not list)."""
+
+    @abstractmethod
     def uri(self, key: str) -> str:
         """Where the object is, for people and reports."""
 
@@ -115,6 +119,9 @@ class LocalObjectStore(ObjectStore):
         for key in self.list_keys(prefix):
             self._file(key).unlink()
 
+    def delete(self, key: str) -> None:
+        self._file(key).unlink(missing_ok=True)
+
     def uri(self, key: str) -> str:
         return str(self.path / key)
 
@@ -164,6 +171,9 @@ class S3ObjectStore(ObjectStore):
     def delete_prefix(self, prefix: str) -> None:
         if keys := self.list_keys(prefix):
             self.hook.delete_objects(bucket=self.bucket, keys=keys)
+
+    def delete(self, key: str) -> None:
+        self.hook.get_conn().delete_object(Bucket=self.bucket, Key=key)
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
