@@ -23,7 +23,7 @@ from hubspot_pipeline.share.session import ShareSchemaError, ShareSession, rende
 # other names portals give a property, beside the configured one and the field's own name
 KNOWN_ALTERNATIVES = {("products", "external_id"): ("hs_sku", "sku")}
 CANDIDATE_SCORE = 0.75  # name similarity (difflib's ratio, ``hs_`` prefixes ignored) to list a candidate
-CLEAR_SCORE = 0.9  # ... to suggest it, when no other candidate scores as high (an exact match always)
+CLEAR_SCORE = 0.9  # ... to suggest it, when no other candidate is as alike (:func:`clear_candidate`)
 
 PIPELINE_COLUMNS = {
     "pipelines": ("PIPELINEID", "LABEL", "DISPLAYORDER"),
@@ -120,18 +120,23 @@ def property_findings(config: PipelineConfig, columns: ShareColumns) -> list[dic
 def candidate_columns(
     table_columns: dict[str, str], used: set, obj: str, field: str, configured: str | None
 ) -> list[dict]:
-    """The table's property columns whose names are like the property's (the configured name, the field's
-    name, ``KNOWN_ALTERNATIVES``), best first (ties: alphabetical), each with its type and score."""
-    names = [name for name in (configured, field, *KNOWN_ALTERNATIVES.get((obj, field), ())) if name]
-    wanted = [normal_name(name) for name in names]
-    scored = []
+    """The table's property columns whose names are like the property's, best first: each scored by its
+    likeness (``normal_name``, difflib's ratio) to the configured name, else the field's name, else one of
+    ``KNOWN_ALTERNATIVES`` (``rank``: which of those it is most like, in that order), with its type."""
+    names = [
+        normal_name(name) for name in (configured, field, *KNOWN_ALTERNATIVES.get((obj, field), ())) if name
+    ]
+    found = []
     for column, data_type in table_columns.items():
         if not column.startswith("PROPERTY_") or column in used:
             continue
-        score = max(difflib.SequenceMatcher(None, normal_name(column), name).ratio() for name in wanted)
+        ratios = [difflib.SequenceMatcher(None, normal_name(column), name).ratio() for name in names]
+        score = max(ratios)
         if score >= CANDIDATE_SCORE:
-            scored.append({"column": column, "type": data_type, "score": round(score, 3)})
-    return sorted(scored, key=lambda each: (-each["score"], each["column"]))[:5]
+            found.append(
+                {"column": column, "type": data_type, "score": round(score, 3), "rank": ratios.index(score)}
+            )
+    return sorted(found, key=lambda each: (-each["score"], each["rank"], each["column"]))[:5]
 
 
 def normal_name(name: str) -> str:
@@ -140,12 +145,17 @@ def normal_name(name: str) -> str:
 
 
 def clear_candidate(candidates: list[dict]) -> dict | None:
-    """The candidate to suggest: an exact match (the first), or the only one scoring ``CLEAR_SCORE``."""
+    """The best candidate when it is clearly the property: scoring at least ``CLEAR_SCORE``, and no other as
+    alike to the same name (``PROPERTY_SKU`` and ``PROPERTY_HS_SKU`` both: none is clear)."""
     if not candidates or candidates[0]["score"] < CLEAR_SCORE:
         return None
-    if candidates[0]["score"] == 1 or len(candidates) == 1 or candidates[1]["score"] < candidates[0]["score"]:
-        return candidates[0]
-    return None
+    best = candidates[0]
+    if len(candidates) > 1 and (candidates[1]["score"], candidates[1]["rank"]) == (
+        best["score"],
+        best["rank"],
+    ):
+        return None
+    return best
 
 
 def event_tables(config: PipelineConfig, columns: ShareColumns) -> list[dict]:

@@ -3,9 +3,11 @@
 
 - ``share``: the database and schema read, and the event table (when the configured one is missing and
   exactly one ``EVENTS_*`` table has the configured event type column);
-- ``properties``: the name of each property the share lacks when one candidate column is clearly it (an
-  exact match of its name, ``hs_`` ignored, or the only one scoring ``CLEAR_SCORE``), null for an optional
-  property the share lacks otherwise; only where that differs from ``pipeline.yaml``;
+- ``properties``: the name of each property the share lacks when one candidate column is clearly it
+  (:func:`~hubspot_pipeline.preflight.share.clear_candidate`: alike by name, ``hs_`` ignored, and no other
+  candidate as alike), null for an optional property the share lacks otherwise; every property whose name
+  so chosen differs from ``pipeline.yaml``'s or from the running configuration's, so the suggestion works
+  over either;
 - ``identity.anonymous_ids``: those the share has, when some are missing;
 - ``personalize.deals``: the configured pipelines and stages when they all exist; else every pipeline with
   both a stage whose label reads like a cart (checkout, cart, pending) and one like a purchase (completed,
@@ -42,11 +44,12 @@ def chosen_column(finding: dict) -> str | None:
     return finding["column"] if finding["required"] else None
 
 
-def suggested_properties(share: dict, defaults: PipelineConfig) -> dict:
+def suggested_properties(config: PipelineConfig, share: dict, defaults: PipelineConfig) -> dict:
+    """Each property whose chosen column is not both ``pipeline.yaml``'s and the running configuration's."""
     properties: dict = {}
     for finding in share["properties"]:
-        column = chosen_column(finding)
-        if column != defaults.share.properties[(finding["object"], finding["field"])]:
+        column, key = chosen_column(finding), (finding["object"], finding["field"])
+        if not column == defaults.share.properties[key] == config.share.properties[key]:
             properties.setdefault(finding["object"], {})[finding["field"]] = property_name(column)
     return properties
 
@@ -96,7 +99,7 @@ def suggested_override(config: PipelineConfig, share: dict) -> dict:
             "event_table": suggested_event_table(config, share),
         }
     }
-    if properties := suggested_properties(share, defaults):
+    if properties := suggested_properties(config, share, defaults):
         override["properties"] = properties
     present = [each["name"] for each in share["anonymous_ids"] if each["type"]]
     if present != list(defaults.identity.anonymous_ids):
