@@ -23,7 +23,8 @@ from hubspot_pipeline.config.checks import ConfigError
 
 
 @contextmanager
-def _failing_without_retry_on_config_errors() -> Generator[None]:
+def failing_without_retry_on_config_errors() -> Generator[None]:
+    """Turn a :class:`ConfigError` into a failure without retry: retrying cannot fix the configuration."""
     try:
         yield
     except ConfigError as error:
@@ -40,7 +41,7 @@ def plan_task(product: str):
 
     @task(task_id="plan_run", multiple_outputs=False)
     def plan_run() -> dict:
-        with _failing_without_retry_on_config_errors():
+        with failing_without_retry_on_config_errors():
             runs = importlib.import_module(f"hubspot_pipeline.{product}.run")
             return runs.plan_run(get_current_context(), pendulum.now("UTC"))
 
@@ -55,7 +56,7 @@ def stage_task(product: str, stage: str, *, publishes: AssetAlias | None = None,
 
     @task(task_id=stage, multiple_outputs=False, outlets=outlets, **task_arguments)
     def run_stage(plan: dict) -> dict:
-        with _failing_without_retry_on_config_errors():
+        with failing_without_retry_on_config_errors():
             runs = importlib.import_module(f"hubspot_pipeline.{product}.run")
             tasks = importlib.import_module(f"hubspot_pipeline.{product}.tasks")
             result = getattr(tasks, stage)(runs.load_run(**plan))

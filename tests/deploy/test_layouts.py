@@ -220,7 +220,7 @@ def test_the_target_layout_parses_and_runs_both_dags(target, share, deploy_file,
     assert result_file.exists(), done.stderr[-3000:]
     result = json.loads(result_file.read_text())
     assert result["import_errors"] == {}
-    assert result["dag_ids"] == ["hook_metrics_export", "personalize_training_export"]
+    assert result["dag_ids"] == ["hook_metrics_export", "hubspot_preflight", "personalize_training_export"]
     assert done.returncode == 0, done.stderr[-3000:]
 
     # only the laid-out folders: the package and its include folder come from the layout

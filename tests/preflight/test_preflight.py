@@ -22,17 +22,10 @@ from hubspot_pipeline.preflight import run_preflight
 from hubspot_pipeline.preflight.share import candidate_columns, clear_candidate
 from hubspot_pipeline.storage import S3ObjectStore
 from tests.conftest import s3_client
+from tests.preflight.conftest import SHARE_SIZES
 
 CONFIG = load_config()
 GENERATED_EVENT_TYPES = {"View", "AddToCart", "ViewCart", "StartCheckout", "Purchase"}
-
-
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory):
-    share_dir = tmp_path_factory.mktemp("preflight-share")  # a little dirt: unknown event types
-    generate_share(share_dir, contacts=400, products=60, days=30, events_per_day=80, dirty_share=0.01)
-    with running_emulator(share_dir) as running:
-        yield running
 
 
 @pytest.fixture
@@ -106,7 +99,7 @@ def test_a_renamed_required_property_blocks_naming_its_key_and_the_candidates(pr
 def renamed_emulator(tmp_path_factory):
     """A share like a portal whose products' external id is ``sku`` (no ``hs_sku``, no ``promoted``)."""
     share_dir = tmp_path_factory.mktemp("renamed-share")
-    generate_share(share_dir, contacts=400, products=60, days=30, events_per_day=80, dirty_share=0.0)
+    generate_share(share_dir, **SHARE_SIZES, dirty_share=0.0)
     with duckdb.connect(str(database_file(share_dir, CONFIG.share.database))) as connection:
         for statement in (
             "DROP COLUMN PROPERTY_HS_SKU",

@@ -68,4 +68,4 @@ def run_preflight(config: PipelineConfig) -> PreflightResult:
     return assess(config, read_share(config), probe_buckets(config))
 
 
-__all__ = ["PreflightResult", "assess", "inspect_share", "probe_buckets", "run_preflight"]
+__all__ = ["PreflightResult", "assess", "inspect_share", "probe_buckets", "read_share", "run_preflight"]
