@@ -187,7 +187,7 @@ def pipeline_rows(session: ShareSession, table: str) -> list[dict]:
     sql = render_query(
         "preflight/pipeline_rows.sql",
         session.share,
-        columns=session.columns,
+        share_columns=session.columns,
         table=table,
         names=[quoted(column) for column in present],
     )[0]
