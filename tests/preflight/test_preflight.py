@@ -174,6 +174,16 @@ def test_configured_pipelines_and_stages_that_do_not_exist_block_and_are_picked_
     assert load_config(override=result.suggested_override).personalize.deals == CONFIG.personalize.deals
 
 
+def test_a_missing_event_table_blocks_and_the_one_with_event_types_is_suggested(preflight):
+    result = preflight({"share": {"event_table": "EVENTS_OTHER"}})
+    assert result.blocking == [
+        "share.event_table: the share has no table EVENTS_OTHER, needed for the exports"
+    ]
+    assert result.suggested_override["share"]["event_table"] == CONFIG.share.event_table
+    assert "properties" not in result.suggested_override  # nothing chosen for a table that is not there
+    assert preflight(result.suggested_override).blocking == []
+
+
 def test_unreachable_minimums_block_and_skipped_event_types_count_for_nothing(preflight):
     result = preflight(
         {

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import yaml
-
 from hubspot_pipeline.config import PipelineConfig
 from hubspot_pipeline.preflight.buckets import probe_buckets
 from hubspot_pipeline.preflight.problems import blocking_problems, warnings
 from hubspot_pipeline.preflight.report import report_text
 from hubspot_pipeline.preflight.share import inspect_share
-from hubspot_pipeline.preflight.suggestion import suggested_override
+from hubspot_pipeline.preflight.suggestion import override_yaml, suggested_override
 
 
 @dataclass(frozen=True)
@@ -38,7 +36,7 @@ class PreflightResult:
     @property
     def yaml(self) -> str:
         """The suggested override as YAML (a deploy-time file)."""
-        return yaml.safe_dump(self.suggested_override, sort_keys=False, allow_unicode=True)
+        return override_yaml(self.suggested_override)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -49,8 +47,7 @@ def assess(config: PipelineConfig, share: dict, buckets: list[dict]) -> Prefligh
     blocking = blocking_problems(config, share, buckets)
     found_warnings = warnings(config, share, buckets)
     suggestion = suggested_override(config, share)
-    suggestion_yaml = yaml.safe_dump(suggestion, sort_keys=False, allow_unicode=True)
-    text = report_text(config, share, buckets, blocking, found_warnings, suggestion_yaml)
+    text = report_text(config, share, buckets, blocking, found_warnings, override_yaml(suggestion))
     return PreflightResult(share, buckets, blocking, found_warnings, suggestion, text)
 
 

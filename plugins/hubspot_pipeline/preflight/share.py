@@ -53,8 +53,12 @@ def inspect_share(config: PipelineConfig) -> dict:
         findings["pipelines"] = read_or_note(findings, "deal pipelines", lambda: pipelines(session, config))
         event_days = read_or_note(findings, "event types", lambda: events_per_type(session, config))
         findings["event_types"] = event_days or []
-        findings["estimate"] = read_or_note(
-            findings, "the interaction estimate", lambda: estimate(session, config, findings["event_types"])
+        findings["estimate"] = (  # without the events, an estimate would only mislead
+            None
+            if event_days is None
+            else read_or_note(
+                findings, "the interaction estimate", lambda: estimate(session, config, event_days)
+            )
         )
     return findings
 
@@ -63,8 +67,8 @@ def read_or_note(findings: dict, what: str, read):
     """``read()``, or None with a note when the share lacks what it needs (reported as missing already)."""
     try:
         return read()
-    except ShareSchemaError as error:
-        findings["notes"].append(f"{what} not read: {str(error).splitlines()[0]}")
+    except ShareSchemaError:
+        findings["notes"].append(f"{what} not read: the share lacks a table or column it needs (above)")
         return None
 
 
@@ -107,6 +111,7 @@ def property_findings(config: PipelineConfig, columns: ShareColumns) -> list[dic
                 "required": spec.required,
                 "used_for": spec.used_for,
                 "table": table,
+                "table_present": columns.has_table(table),
                 "column": column,
                 "type": data_type,
                 "candidates": []
@@ -196,6 +201,7 @@ def pipeline_rows(session: ShareSession, table: str) -> list[dict]:
 
 
 def display_order(row: dict) -> tuple:
+    """Sort key: the row's ``DISPLAYORDER`` when it has a number there, else after those."""
     try:
         return (0, float(row.get("DISPLAYORDER") or ""))
     except ValueError:

@@ -35,9 +35,10 @@ def property_name(column: str | None) -> str | None:
 
 
 def chosen_column(finding: dict) -> str | None:
-    """The column to read a property from: the configured one when present, else the clear candidate,
-    else null for an optional property (a required one keeps its name: a blocking problem)."""
-    if finding["type"] is not None:
+    """The column to read a property from: the configured one when present (or when its table is missing:
+    nothing to choose from), else the clear candidate, else null for an optional property (a required one
+    keeps its name: a blocking problem)."""
+    if finding["type"] is not None or not finding["table_present"]:
         return finding["column"]
     if candidate := clear_candidate(finding["candidates"]):
         return candidate["column"]
@@ -55,6 +56,8 @@ def suggested_properties(config: PipelineConfig, share: dict, defaults: Pipeline
 
 
 def suggested_event_table(config: PipelineConfig, share: dict) -> str:
+    """The configured event table, or when the share lacks it the one ``EVENTS_*`` table with its event
+    type column."""
     events = next(each for each in share["tables"] if each["key"] == "events")
     having_types = [each["table"] for each in share["event_tables"] if each["has_event_type"]]
     return having_types[0] if not events["present"] and len(having_types) == 1 else config.share.event_table
@@ -75,6 +78,7 @@ def deals_by_label(pipelines: list[dict]) -> dict:
 
 
 def suggested_deals(config: PipelineConfig, pipelines: list[dict] | None) -> dict:
+    """The configured deal pipelines and stages when they all exist, else those picked by label."""
     if pipelines is None:
         return {}
     if not deal_problems(config, pipelines):
@@ -85,6 +89,11 @@ def suggested_deals(config: PipelineConfig, pipelines: list[dict] | None) -> dic
             "closed_won_stages": list(deals.closed_won_stages),
         }
     return deals_by_label(pipelines)
+
+
+def override_yaml(override: dict) -> str:
+    """An override as YAML, keys in the order written (a deploy-time file)."""
+    return yaml.safe_dump(override, sort_keys=False, allow_unicode=True)
 
 
 def suggested_override(config: PipelineConfig, share: dict) -> dict:
