@@ -157,6 +157,10 @@ def _rendered_templates(config) -> dict[str, str]:
     variables, _ = _event_query(run)
     unload = _unload_variables(config)
     shared = {"share/deals.sql": {"line_items": True}}  # as Personalize reads it: every placeholder
+    shared["preflight/pipeline_rows.sql"] = {
+        "table": "pipeline_stages",
+        "columns": ['"PIPELINEID"', '"LABEL"'],
+    }
     rendered = {}
     for path in sorted(SQL_DIR.rglob("*.sql")):
         name = path.relative_to(SQL_DIR).as_posix()

@@ -194,7 +194,7 @@ def pipeline_rows(session: ShareSession, table: str) -> list[dict]:
         session.share,
         share_columns=session.columns,
         table=table,
-        names=[quoted(column) for column in present],
+        columns=[quoted(column) for column in present],
     )[0]
     rows = session.execute_sql(sql, None, "preflight/pipeline_rows.sql")
     return [dict(zip(present, row, strict=True)) for row in rows]
