@@ -51,13 +51,13 @@ def inspect_share(config: PipelineConfig) -> dict:
             "notes": [],
         }
         findings["pipelines"] = read_or_note(findings, "deal pipelines", lambda: pipelines(session, config))
-        event_days = read_or_note(findings, "event types", lambda: events_per_type(session, config))
-        findings["event_types"] = event_days or []
+        event_types = read_or_note(findings, "event types", lambda: events_per_type(session, config))
+        findings["event_types"] = event_types or []
         findings["estimate"] = (  # without the events, an estimate would only mislead
             None
-            if event_days is None
+            if event_types is None
             else read_or_note(
-                findings, "the interaction estimate", lambda: estimate(session, config, event_days)
+                findings, "the interaction estimate", lambda: estimate(session, config, event_types)
             )
         )
     return findings
