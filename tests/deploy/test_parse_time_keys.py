@@ -15,6 +15,7 @@ from airflow.dag_processing.dagbag import DagBag
 from airflow.serialization.serialized_objects import DagSerialization
 
 from hubspot_pipeline.config import PARSE_TIME_KEYS, ConfigError, include_dir, load_config, raw_config
+from hubspot_pipeline.config.properties import PROPERTY_FIELDS, PROPERTY_OBJECTS
 from tests.conftest import ROOT
 
 DATA_MAPPINGS = {"personalize.event_types", "identity.attribute_types"}  # a mapping that is one value
@@ -90,6 +91,10 @@ def task_only_settings(metrics_file: str) -> dict:
             "free_email_domains": ["mail.example"],
             "attribute_types": {"hubspot/age": "string"},
             "hash_key_variable": "other_hash_key",
+        },
+        "properties": {
+            obj: {field: f"other_{field}" for (each, field) in PROPERTY_FIELDS if each == obj}
+            for obj in PROPERTY_OBJECTS
         },
     }
 
