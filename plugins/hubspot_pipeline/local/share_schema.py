@@ -70,7 +70,7 @@ ARROW_TYPES = {
     "NUMBER": pa.int64(),
     MONEY: pa.decimal128(38, 2),
     FLOAT: pa.float64(),
-    DATETIME: pa.timestamp("ms"),
+    DATETIME: pa.timestamp("ms"),  # epoch-millisecond text is cast to it as is
     BOOL: pa.bool_(),
 }
 
@@ -330,7 +330,7 @@ def _timestamps_from_text(values: pa.Array) -> pa.Array:
     """HubSpot datetime text (ISO-8601 in UTC, ``T…Z`` or space style, or epoch milliseconds), parsed."""
     empty = pa.scalar(None, pa.string())
     epoch = pc.match_substring_regex(values, r"^-?[0-9]+$")
-    from_epoch = pc.cast(pc.cast(pc.if_else(epoch, values, empty), pa.int64()), pa.timestamp("ms"))
+    from_epoch = pc.cast(pc.cast(pc.if_else(epoch, values, empty), pa.int64()), ARROW_TYPES[DATETIME])
     iso = pc.replace_substring_regex(pc.if_else(epoch, empty, values), r"Z$", "")
     return pc.if_else(epoch, from_epoch, pc.cast(iso, ARROW_TYPES[DATETIME]))
 
