@@ -1243,9 +1243,12 @@ def catalogue_counts() -> Counter:
 
 
 def build_corpus_share(db_path: str | os.PathLike, *, dirty_share: float = 0.0, **size: int) -> None:
-    """Generate a share in ``db_path`` (:data:`SHARE_SIZE` unless ``size`` says otherwise; clean unless
-    ``dirty_share``: then the generator's own dirty values too) and add every kind's bad records to it."""
-    generate_share(db_path, **{**SHARE_SIZE, **size}, end_date=EXPORT_DATE, dirty_share=dirty_share)
+    """Generate an all-text share in ``db_path`` (every property column VARCHAR, so that it can hold every
+    kind; :data:`SHARE_SIZE` unless ``size`` says otherwise; clean unless ``dirty_share``: then the
+    generator's own dirty values too) and add every kind's bad records to it."""
+    generate_share(
+        db_path, **{**SHARE_SIZE, **size}, end_date=EXPORT_DATE, dirty_share=dirty_share, all_text=True
+    )
     with duckdb.connect(str(database_file(db_path))) as connection:
         for kind in CATALOGUE:
             for statement in kind.statements:

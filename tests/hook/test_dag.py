@@ -127,7 +127,7 @@ def _rows(table: str, records: list[dict]) -> pd.DataFrame:
 
 
 def build_share(path: Path) -> None:
-    with rebuilt_share(path) as loader:
+    with rebuilt_share(path, all_text=True) as loader:  # its text includes a date that is none
         loader.append(
             "OBJECTS_COMPANIES",
             _rows(

@@ -1,4 +1,5 @@
-"""The synthetic share: deterministic, B2C and B2B shaped, with each kind of dirty value present."""
+"""The synthetic share: deterministic, B2C and B2B shaped, with each kind of dirty value present (in the
+all-text share; in the typed one, each kind its columns can hold), typed and all-text alike when clean."""
 
 from __future__ import annotations
 
@@ -6,16 +7,21 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from hubspot_pipeline.local.generator import DEFAULT_END_DATE, generate_share
-from hubspot_pipeline.local.generator.dirt import DIRTY_KINDS, EVENTS
+from hubspot_pipeline.local.generator.dirt import DIRTY_KINDS, EVENTS, Dirt
 from hubspot_pipeline.local.generator.events import FUNNEL
 from hubspot_pipeline.local.share_schema import (
+    BOOL,
     CHECKOUT_COMPLETED_STAGE_ID,
     CHECKOUT_PENDING_STAGE_ID,
+    DATETIME,
     DEFAULT_EVENT_TABLE,
+    TEXT,
     share_tables,
+    typed_values,
 )
 
 SMALL = {"contacts": 120, "companies": 15, "products": 40, "days": 5, "events_per_day": 100}
@@ -29,9 +35,17 @@ CLEAN_END_DATE = date(2023, 3, 31)
 
 @pytest.fixture(scope="module")
 def clean_share(tmp_path_factory) -> Path:
-    """A small share without dirty values, ending on CLEAN_END_DATE."""
+    """A small typed share without dirty values, ending on CLEAN_END_DATE."""
     db_path = tmp_path_factory.mktemp("clean_share")
     generate_share(db_path, dirty_share=0, end_date=CLEAN_END_DATE, **SMALL)
+    return db_path
+
+
+@pytest.fixture(scope="module")
+def clean_text_share(tmp_path_factory) -> Path:
+    """``clean_share`` with every property column VARCHAR."""
+    db_path = tmp_path_factory.mktemp("clean_text_share")
+    generate_share(db_path, dirty_share=0, end_date=CLEAN_END_DATE, all_text=True, **SMALL)
     return db_path
 
 
@@ -43,16 +57,44 @@ def _count(read_share, db_path, sql: str) -> int:
     return int(read_share(db_path, f"SELECT COUNT(*) AS n FROM ({sql})")["n"][0])
 
 
-def test_same_seed_gives_identical_tables_and_reseeding_replaces(tmp_path, read_share):
+@pytest.mark.parametrize("all_text", [False, True], ids=["typed", "all-text"])
+def test_same_seed_gives_identical_tables_and_reseeding_replaces(tmp_path, read_share, all_text):
     first, second = tmp_path / "first", tmp_path / "second"
-    counts = generate_share(first, seed=7, **SMALL)
-    generate_share(second, seed=7, **SMALL)
-    assert generate_share(first, seed=7, **SMALL) == counts  # seeding twice: same rows, not appended
+    counts = generate_share(first, seed=7, all_text=all_text, **SMALL)
+    generate_share(second, seed=7, all_text=all_text, **SMALL)
+    assert generate_share(first, seed=7, all_text=all_text, **SMALL) == counts  # same rows, not appended
 
     first_tables, second_tables = _all_tables(read_share, first), _all_tables(read_share, second)
     for table, rows in first_tables.items():
         assert len(rows) == counts[table]
         pd.testing.assert_frame_equal(rows, second_tables[table], obj=table)
+
+
+def _parsed_text(text: pd.Series, sql_type: str) -> pd.Series:
+    """All-text property values as a column of ``sql_type`` holds them, parsed by pandas (not the loader)."""
+    text = text.mask(text == "")
+    if sql_type == DATETIME:
+        epoch = text.str.fullmatch("[0-9]+").fillna(False).astype(bool)
+        parsed = pd.to_datetime(text.where(~epoch), format="ISO8601", utc=True).dt.tz_localize(None)
+        parsed[epoch] = pd.to_datetime(text[epoch].astype("int64"), unit="ms")
+        return parsed
+    if sql_type == BOOL:
+        return text.map({"True": True, "true": True, "False": False, "false": False}).astype("boolean")
+    return pd.to_numeric(text)
+
+
+def test_clean_typed_and_all_text_shares_hold_the_same_records_and_values(
+    clean_share, clean_text_share, read_share
+):
+    for table, columns in share_tables().items():
+        keys = ", ".join(name for name, _ in columns if not name.startswith("PROPERTY_"))
+        query = f"SELECT * FROM {table} ORDER BY {keys}"
+        typed, text = read_share(clean_share, query), read_share(clean_text_share, query)
+        assert len(typed) > 0, table
+        for name, sql_type in columns:
+            if name.startswith("PROPERTY_") and sql_type != TEXT:
+                text[name] = _parsed_text(text[name], sql_type)
+        pd.testing.assert_frame_equal(typed, text, check_dtype=False, obj=table)
 
 
 def test_another_seed_gives_other_data(tmp_path, read_share):
@@ -139,31 +181,69 @@ def _dirty_rows(read_share, db_path, check: str) -> int:
 
 
 @pytest.mark.parametrize("check", DIRTY_CHECKS)
-def test_each_kind_of_dirty_value_is_present(generated_share, read_share, check):
-    assert _dirty_rows(read_share, generated_share, check) > 0
+def test_each_kind_of_dirty_value_is_present_in_the_all_text_share(all_text_share, read_share, check):
+    assert _dirty_rows(read_share, all_text_share, check) > 0
 
 
-def test_a_clean_share_has_no_dirty_values(clean_share, read_share):
-    found = {check: _dirty_rows(read_share, clean_share, check) for check in DIRTY_CHECKS}
+def test_a_clean_share_has_no_dirty_values(clean_text_share, read_share):
+    found = {check: _dirty_rows(read_share, clean_text_share, check) for check in DIRTY_CHECKS}
     assert found == dict.fromkeys(DIRTY_CHECKS, 0)
 
 
-def test_every_declared_dirty_kind_lands_in_its_column(generated_share, read_share):
+def _tables_by_dirt_key(all_text: bool) -> dict:
+    tables = share_tables(all_text=all_text)
+    return {**tables, EVENTS: tables[EVENTS_TABLE]}
+
+
+def test_every_declared_dirty_kind_lands_in_its_column_of_the_all_text_share(all_text_share, read_share):
+    assert Dirt(0.02, _tables_by_dirt_key(all_text=True)).kinds("OBJECTS_PRODUCTS") == tuple(
+        DIRTY_KINDS["OBJECTS_PRODUCTS"]
+    )
     for table, kinds in DIRTY_KINDS.items():
         for kind in kinds:
             if not kind.values:
                 continue
             table_name = EVENTS_TABLE if table == EVENTS else table
             query = f"SELECT COUNT(*) AS n FROM {table_name} WHERE {kind.column} = ?"
-            assert read_share(generated_share, query, [kind.values[0]])["n"][0] > 0, f"{table}: {kind.name}"
+            assert read_share(all_text_share, query, [kind.values[0]])["n"][0] > 0, f"{table}: {kind.name}"
 
 
-def test_product_text_holds_commas_quotes_newlines_and_unicode_even_when_clean(clean_share, read_share):
-    descriptions = read_share(clean_share, "SELECT PROPERTY_DESCRIPTION AS d FROM OBJECTS_PRODUCTS")["d"]
+# the kinds a typed share cannot hold: text that is no number, garbage dates
+NOT_IN_A_TYPED_SHARE = {
+    "OBJECTS_COMPANIES": {"employees_non_numeric", "createdate_garbage"},
+    "OBJECTS_CONTACTS": {"age_non_numeric", "createdate_garbage"},
+    "OBJECTS_PRODUCTS": {"price_non_numeric", "createdate_garbage"},
+    "OBJECTS_DEALS": {"amount_non_numeric", "createdate_garbage", "closedate_garbage"},
+    "OBJECTS_LINE_ITEMS": {"quantity_non_numeric", "price_non_numeric"},
+    EVENTS: {"price_non_numeric"},
+}
+
+
+def test_a_typed_share_gets_the_dirty_kinds_its_columns_hold(generated_share, read_share):
+    tables = _tables_by_dirt_key(all_text=False)
+    dirt = Dirt(0.02, tables)
+    for table, kinds in DIRTY_KINDS.items():
+        kept = dirt.kinds(table)
+        assert {kind.name for kind in kinds} - {kind.name for kind in kept} == NOT_IN_A_TYPED_SHARE[table]
+        types = dict(tables[table])
+        for kind in kept:
+            values = [value for value in typed_values(pa.array(kind.values), types[kind.column]).to_pylist()]
+            if not any(value is not None for value in values):
+                continue
+            table_name = EVENTS_TABLE if table == EVENTS else table
+            query = f"SELECT COUNT(*) AS n FROM {table_name} WHERE {kind.column} = ?"
+            value = next(value for value in values if value is not None)
+            assert read_share(generated_share, query, [value])["n"][0] > 0, f"{table}: {kind.name}"
+    negative_prices = "SELECT * FROM OBJECTS_PRODUCTS WHERE PROPERTY_PRICE < 0"
+    assert _count(read_share, generated_share, negative_prices) > 0
+
+
+def test_product_text_holds_commas_quotes_newlines_and_unicode_even_when_clean(clean_text_share, read_share):
+    descriptions = read_share(clean_text_share, "SELECT PROPERTY_DESCRIPTION AS d FROM OBJECTS_PRODUCTS")["d"]
     for character in (",", '"', "\n", "—"):
         assert descriptions.str.contains(character, regex=False).any(), repr(character)
     promoted = read_share(
-        clean_share, "SELECT DISTINCT COALESCE(PROPERTY_PROMOTED, 'NULL') AS p FROM OBJECTS_PRODUCTS"
+        clean_text_share, "SELECT DISTINCT COALESCE(PROPERTY_PROMOTED, 'NULL') AS p FROM OBJECTS_PRODUCTS"
     )
     assert set(promoted["p"]) == {"True", "", "NULL"}
 

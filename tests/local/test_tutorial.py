@@ -1,4 +1,5 @@
-"""The tutorial's sample CSVs in the share: every row where HubSpot would put it, text kept byte for byte."""
+"""The tutorial's sample CSVs in the share: every row where HubSpot would put it, text kept byte for byte,
+numbers and booleans parsed into the typed columns."""
 
 from __future__ import annotations
 
@@ -73,13 +74,19 @@ def test_product_text_is_kept_byte_for_byte(tutorial_share, tutorial_sample_dir,
     products = read_share(
         tutorial_share,
         "SELECT PROPERTY_EXTERNAL_ID AS ITEM_ID, PROPERTY_DESCRIPTION AS PRODUCT_DESCRIPTION, "
-        "PROPERTY_NAME AS PRODUCT_NAME, PROPERTY_PROMOTED AS PROMOTED FROM OBJECTS_PRODUCTS",
+        "PROPERTY_NAME AS PRODUCT_NAME, PROPERTY_PROMOTED AS PROMOTED, PROPERTY_PRICE AS PRICE "
+        "FROM OBJECTS_PRODUCTS",
     )
 
     merged = items.merge(products, on="ITEM_ID", suffixes=("_csv", "_share"))
     assert len(merged) == len(items)
-    for column in ("PRODUCT_DESCRIPTION", "PRODUCT_NAME", "PROMOTED"):
+    for column in ("PRODUCT_DESCRIPTION", "PRODUCT_NAME"):
         assert (merged[f"{column}_csv"] == merged[f"{column}_share"]).all(), column
+    # typed columns: "True" is TRUE, empty is NULL; prices are numbers
+    assert set(merged["PROMOTED_csv"]) == {"True", ""}
+    assert (merged["PROMOTED_share"].eq(True) == (merged["PROMOTED_csv"] == "True")).all()
+    assert merged.loc[merged["PROMOTED_csv"] == "", "PROMOTED_share"].isna().all()
+    assert (pd.to_numeric(merged["PRICE_csv"]) == merged["PRICE_share"]).all()
     descriptions = merged["PRODUCT_DESCRIPTION_share"]
     assert descriptions.str.contains('"', regex=False).sum() == 36
     assert descriptions.str.contains(",", regex=False).sum() == 2_069
@@ -95,8 +102,9 @@ def test_contact_properties_come_from_the_users_file(tutorial_share, tutorial_sa
 
     merged = users.merge(contacts, on="USER_ID", suffixes=("_csv", "_share"))
     assert len(merged) == len(users)
-    for column in ("AGE", "GENDER", "EMAIL"):
+    for column in ("GENDER", "EMAIL"):
         assert (merged[f"{column}_csv"] == merged[f"{column}_share"]).all(), column
+    assert (pd.to_numeric(merged["AGE_csv"]) == merged["AGE_share"]).all()  # a FLOAT column
 
 
 def test_deals_follow_the_tutorials_imports(tutorial_share, tutorial_sample_dir, read_share, count):

@@ -1,7 +1,8 @@
 """Command line for the local share.
 
 ``python -m hubspot_pipeline.local seed --db-path var/share`` writes a generated share (``--source tutorial
---sample-dir DIR`` loads the tutorial's CSVs instead) and prints the rows per table;
+--sample-dir DIR`` loads the tutorial's CSVs instead; ``--all-text`` makes every property column VARCHAR)
+and prints the rows per table;
 ``python -m hubspot_pipeline.local serve --db-path var/share --port 8765`` serves it until interrupted.
 """
 
@@ -46,6 +47,11 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--schema", default=DEFAULT_SCHEMA)
     seed.add_argument("--event-table", default=DEFAULT_EVENT_TABLE)
     seed.add_argument("--sample-dir", type=Path, help="folder of the tutorial's CSVs (--source tutorial)")
+    seed.add_argument(
+        "--all-text",
+        action="store_true",
+        help="every PROPERTY_* column VARCHAR, with every kind of dirty value (default: typed as HubSpot's)",
+    )
     generator_options = seed.add_argument_group("generated share")
     for name, value_type, help_text in _GENERATOR_OPTIONS:
         default = _GENERATOR_DEFAULTS[name]
@@ -70,7 +76,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.command == "serve":
         serve(args.db_path, host=args.host, port=args.port)
         return
-    share = {"database": args.database, "schema": args.schema, "event_table": args.event_table}
+    share = {
+        "database": args.database,
+        "schema": args.schema,
+        "event_table": args.event_table,
+        "all_text": args.all_text,
+    }
     if args.source == "tutorial":
         if args.sample_dir is None:
             parser.error("--source tutorial needs --sample-dir")

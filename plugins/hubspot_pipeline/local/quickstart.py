@@ -72,6 +72,7 @@ def seed(source: str, share: ShareConfig, arguments: argparse.Namespace) -> dict
             database=share.database,
             schema=share.schema,
             event_table=share.event_table,
+            all_text=arguments.all_text,
         )
     from hubspot_pipeline.local.generator import generate_share
 
@@ -87,6 +88,7 @@ def seed(source: str, share: ShareConfig, arguments: argparse.Namespace) -> dict
         events_per_day=arguments.events_per_day,
         end_date=arguments.export_date,
         dirty_share=arguments.dirty_share,
+        all_text=arguments.all_text,
     )
 
 
@@ -171,6 +173,9 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--events-per-day", type=int, default=300)
     parser.add_argument("--dirty-share", type=float, default=0.02)
+    parser.add_argument(
+        "--all-text", action="store_true", help="seed every PROPERTY_* column as VARCHAR (default: typed)"
+    )
     arguments = parser.parse_args(argv)
     if arguments.export_date is None:
         tutorial = arguments.source == "tutorial"

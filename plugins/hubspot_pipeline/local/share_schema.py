@@ -1,7 +1,12 @@
 """The tables of HubSpot's Snowflake share as we emulate them, and how to (re)create and bulk-load them.
 
-Every ``PROPERTY_*`` column is VARCHAR: HubSpot property values are loosely typed, and the local share must be
-able to hold the dirty values the pipeline has to survive. System columns carry their Snowflake types.
+``PROPERTY_*`` columns are typed as the real share types them, by HubSpot property type: number properties
+``NUMBER(38, 2)`` (money) or ``FLOAT`` (other numbers, ids of other records included), datetime properties
+``TIMESTAMP_NTZ``, bool properties ``BOOLEAN``, text and enumerations ``VARCHAR``. The all-text variant
+(``all_text=True``) makes every ``PROPERTY_*`` column VARCHAR, able to hold any dirty value the pipeline has
+to survive. System columns carry their Snowflake types in both. The generators build property values as
+text; :class:`ShareLoader` parses text into typed columns (:func:`typed_values`), so both variants hold the
+same clean values.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hubspot_pipeline.config import sql_identifier
 
@@ -53,6 +59,21 @@ def object_ids(table: str, count: int) -> np.ndarray:
 
 Columns = tuple[tuple[str, str], ...]
 
+# Snowflake types of HubSpot properties, by property type
+TEXT = "VARCHAR"  # string, enumeration, phone number
+MONEY = "NUMBER(38, 2)"  # number: amounts and prices
+FLOAT = "FLOAT"  # number: counts, ages, quantities, ids of other records (as text they would match nothing)
+DATETIME = "TIMESTAMP_NTZ"  # datetime, in UTC
+BOOL = "BOOLEAN"  # bool (single checkbox)
+# the Arrow type a text value is parsed into, per column type other than text
+ARROW_TYPES = {
+    "NUMBER": pa.int64(),
+    MONEY: pa.decimal128(38, 2),
+    FLOAT: pa.float64(),
+    DATETIME: pa.timestamp("ms"),  # epoch-millisecond text is cast to it as is
+    BOOL: pa.bool_(),
+}
+
 _OBJECT_SYSTEM_COLUMNS: Columns = (
     ("OBJECTID", "NUMBER"),
     ("OBJECTTYPEID", "VARCHAR"),
@@ -61,8 +82,9 @@ _OBJECT_SYSTEM_COLUMNS: Columns = (
 )
 
 
-def _object_columns(*properties: str) -> Columns:
-    return _OBJECT_SYSTEM_COLUMNS + tuple((f"PROPERTY_{name}", "VARCHAR") for name in properties)
+def _object_columns(*properties: tuple[str, str]) -> Columns:
+    """The system columns, then a ``PROPERTY_<name>`` column per ``(name, type)``."""
+    return _OBJECT_SYSTEM_COLUMNS + tuple((f"PROPERTY_{name}", sql_type) for name, sql_type in properties)
 
 
 def _id_columns(*names: str) -> Columns:
@@ -71,54 +93,54 @@ def _id_columns(*names: str) -> Columns:
 
 TABLES: dict[str, Columns] = {
     "OBJECTS_CONTACTS": _object_columns(
-        "EMAIL",
-        "EXTERNAL_ID",
-        "FIRSTNAME",
-        "LASTNAME",
-        "PHONE",
-        "AGE",
-        "GENDER",
-        "CREATEDATE",
-        "LIFECYCLESTAGE",
-        "HS_ANALYTICS_SOURCE",
-        "VISITOR_ID",
+        ("EMAIL", TEXT),
+        ("EXTERNAL_ID", TEXT),
+        ("FIRSTNAME", TEXT),
+        ("LASTNAME", TEXT),
+        ("PHONE", TEXT),
+        ("AGE", FLOAT),
+        ("GENDER", TEXT),
+        ("CREATEDATE", DATETIME),
+        ("LIFECYCLESTAGE", TEXT),
+        ("HS_ANALYTICS_SOURCE", TEXT),
+        ("VISITOR_ID", TEXT),
     ),
     "OBJECTS_COMPANIES": _object_columns(
-        "NAME",
-        "DOMAIN",
-        "EXTERNAL_ID",
-        "INDUSTRY",
-        "NUMBEROFEMPLOYEES",
-        "CREATEDATE",
+        ("NAME", TEXT),
+        ("DOMAIN", TEXT),
+        ("EXTERNAL_ID", TEXT),
+        ("INDUSTRY", TEXT),
+        ("NUMBEROFEMPLOYEES", FLOAT),
+        ("CREATEDATE", DATETIME),
     ),
     "OBJECTS_PRODUCTS": _object_columns(
-        "NAME",
-        "EXTERNAL_ID",
-        "PRICE",
-        "DESCRIPTION",
-        "CATEGORY_LEVEL_1",
-        "CATEGORY_LEVEL_2",
-        "GENDER",
-        "PROMOTED",
-        "HS_SKU",
-        "CREATEDATE",
+        ("NAME", TEXT),
+        ("EXTERNAL_ID", TEXT),
+        ("PRICE", MONEY),
+        ("DESCRIPTION", TEXT),
+        ("CATEGORY_LEVEL_1", TEXT),
+        ("CATEGORY_LEVEL_2", TEXT),
+        ("GENDER", TEXT),
+        ("PROMOTED", BOOL),
+        ("HS_SKU", TEXT),
+        ("CREATEDATE", DATETIME),
     ),
     "OBJECTS_DEALS": _object_columns(
-        "DEALNAME",
-        "PIPELINE",
-        "DEALSTAGE",
-        "AMOUNT",
-        "CREATEDATE",
-        "CLOSEDATE",
-        "CART_DISCOUNT",
+        ("DEALNAME", TEXT),
+        ("PIPELINE", TEXT),
+        ("DEALSTAGE", TEXT),
+        ("AMOUNT", MONEY),
+        ("CREATEDATE", DATETIME),
+        ("CLOSEDATE", DATETIME),
+        ("CART_DISCOUNT", TEXT),
     ),
     "OBJECTS_LINE_ITEMS": _object_columns(
-        "NAME",
-        "HS_PRODUCT_ID",
-        "PRICE",
-        "QUANTITY",
-        "AMOUNT",
-        "CREATEDATE",
+        ("NAME", TEXT),
+        ("HS_PRODUCT_ID", FLOAT),
+        ("PRICE", MONEY),
+        ("QUANTITY", FLOAT),
+        ("AMOUNT", MONEY),
+        ("CREATEDATE", DATETIME),
     ),
     "ASSOCIATIONS_CONTACTS_TO_COMPANIES": _id_columns("CONTACT_OBJECTID", "COMPANY_OBJECTID"),
     "ASSOCIATIONS_DEALS_TO_CONTACTS": _id_columns("DEAL_OBJECTID", "CONTACT_OBJECTID"),
@@ -145,18 +167,25 @@ EVENT_COLUMNS: Columns = (
     ("OBJECTID", "NUMBER"),
     ("EVENTTYPEID", "VARCHAR"),
     ("OCCURREDAT", "TIMESTAMP_NTZ"),
-    ("PROPERTY_EVENT_TYPE", "VARCHAR"),
-    ("PROPERTY_ITEM_ID", "VARCHAR"),
-    ("PROPERTY_USER_ID", "VARCHAR"),
-    ("PROPERTY_ITEM_PRICE", "VARCHAR"),
-    ("PROPERTY_ITEM_DISCOUNT", "VARCHAR"),
-    ("PROPERTY_ITEM_NAME", "VARCHAR"),
+    ("PROPERTY_EVENT_TYPE", TEXT),
+    ("PROPERTY_ITEM_ID", TEXT),
+    ("PROPERTY_USER_ID", TEXT),
+    ("PROPERTY_ITEM_PRICE", FLOAT),
+    ("PROPERTY_ITEM_DISCOUNT", TEXT),
+    ("PROPERTY_ITEM_NAME", TEXT),
 )
 
 
-def share_tables(event_table: str = DEFAULT_EVENT_TABLE) -> dict[str, Columns]:
-    """Every table of the share, the custom event table under its configured name included."""
-    return {**TABLES, event_table: EVENT_COLUMNS}
+def as_all_text(columns: Columns) -> Columns:
+    """``columns`` with every ``PROPERTY_*`` column VARCHAR."""
+    return tuple((name, TEXT if name.startswith("PROPERTY_") else sql_type) for name, sql_type in columns)
+
+
+def share_tables(event_table: str = DEFAULT_EVENT_TABLE, *, all_text: bool = False) -> dict[str, Columns]:
+    """Every table of the share, the custom event table under its configured name included; with
+    ``all_text``, every ``PROPERTY_*`` column VARCHAR."""
+    tables = {**TABLES, event_table: EVENT_COLUMNS}
+    return {table: as_all_text(columns) for table, columns in tables.items()} if all_text else tables
 
 
 @dataclass(frozen=True)
@@ -192,9 +221,12 @@ DEAL_STAGES: dict[str, tuple[DealStage, ...]] = {
 }
 
 
-def pipeline_tables() -> dict[str, pa.Table]:
-    """Rows of ``PIPELINES`` and ``PIPELINE_STAGES``: HubSpot's default sales pipeline and the tutorial's."""
-    pipelines = pa.Table.from_pylist(
+def pipeline_tables(
+    pipelines: dict[str, str] = DEAL_PIPELINES, stages: dict[str, tuple[DealStage, ...]] = DEAL_STAGES
+) -> dict[str, pa.Table]:
+    """Rows of ``PIPELINES`` and ``PIPELINE_STAGES`` for ``pipelines`` (id: label) and their ``stages``; by
+    default HubSpot's default sales pipeline and the tutorial's."""
+    pipeline_rows = pa.Table.from_pylist(
         [
             {
                 "PIPELINEID": pipeline_id,
@@ -202,10 +234,10 @@ def pipeline_tables() -> dict[str, pa.Table]:
                 "LABEL": label,
                 "DISPLAYORDER": order,
             }
-            for order, (pipeline_id, label) in enumerate(DEAL_PIPELINES.items())
+            for order, (pipeline_id, label) in enumerate(pipelines.items())
         ]
     )
-    stages = pa.Table.from_pylist(
+    stage_rows = pa.Table.from_pylist(
         [
             {
                 "PIPELINEID": pipeline_id,
@@ -215,11 +247,11 @@ def pipeline_tables() -> dict[str, pa.Table]:
                 "ISCLOSED": stage.is_closed,
                 "PROBABILITY": stage.probability,
             }
-            for pipeline_id, pipeline_stages in DEAL_STAGES.items()
+            for pipeline_id, pipeline_stages in stages.items()
             for order, stage in enumerate(pipeline_stages)
         ]
     )
-    return {"PIPELINES": pipelines, "PIPELINE_STAGES": stages}
+    return {"PIPELINES": pipeline_rows, "PIPELINE_STAGES": stage_rows}
 
 
 class Connection(Protocol):
@@ -244,20 +276,26 @@ def create_share(
     database: str = DEFAULT_DATABASE,
     schema: str = DEFAULT_SCHEMA,
     event_table: str = DEFAULT_EVENT_TABLE,
+    *,
+    all_text: bool = False,
+    tables: dict[str, Columns] | None = None,
 ) -> None:
     """(Re)create the share's tables, empty, in ``database.schema``.
 
     ``target`` is an open Snowflake (or fakesnow) connection, or a fakesnow ``db_path`` directory, where the
-    database lives in ``<target>/<database>.db``. Existing share tables are replaced; other tables are kept.
+    database lives in ``<target>/<database>.db``. The tables are ``tables`` if given, else
+    :func:`share_tables` (``event_table``, ``all_text``). Existing share tables are replaced; other tables
+    are kept.
     """
+    tables = share_tables(event_table, all_text=all_text) if tables is None else tables
     if isinstance(target, str | os.PathLike):
         with _fakesnow(target, database, schema) as (connection, _):
-            create_share(connection, database, schema, event_table)
+            create_share(connection, database, schema, tables=tables)
         return
     cursor = target.cursor()
     cursor.execute(f"CREATE DATABASE IF NOT EXISTS {qualified_name(database)}")
     cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {qualified_name(database, schema)}")
-    for table, columns in share_tables(event_table).items():
+    for table, columns in tables.items():
         cursor.execute(create_table_sql(database, schema, table, columns))
 
 
@@ -288,6 +326,26 @@ def _fakesnow(db_path: str | os.PathLike, database: str, schema: str) -> Generat
         fake_snow.duck_conn.close()
 
 
+def _timestamps_from_text(values: pa.Array) -> pa.Array:
+    """HubSpot datetime text (ISO-8601 in UTC, ``T…Z`` or space style, or epoch milliseconds), parsed."""
+    empty = pa.scalar(None, pa.string())
+    epoch = pc.match_substring_regex(values, r"^-?[0-9]+$")
+    from_epoch = pc.cast(pc.cast(pc.if_else(epoch, values, empty), pa.int64()), ARROW_TYPES[DATETIME])
+    iso = pc.replace_substring_regex(pc.if_else(epoch, empty, values), r"Z$", "")
+    return pc.if_else(epoch, from_epoch, pc.cast(iso, ARROW_TYPES[DATETIME]))
+
+
+def typed_values(values: pa.Array, sql_type: str) -> pa.Array:
+    """``values`` as a column of ``sql_type`` holds them: text is parsed (empty text is NULL, as HubSpot
+    stores an unset property), other arrays are kept. Text the type cannot hold raises ``ArrowInvalid``."""
+    if sql_type == TEXT or not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        return values
+    values = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values.cast(pa.string()))
+    if sql_type == DATETIME:
+        return _timestamps_from_text(values)
+    return pc.cast(values, ARROW_TYPES[sql_type])
+
+
 class ShareLoader:
     """Bulk-appends Arrow tables or DataFrames to the share's tables and counts the rows it wrote."""
 
@@ -295,25 +353,48 @@ class ShareLoader:
         self._duck = duck_connection
         self._database = database
         self._schema = schema
-        self._tables = tables
+        self.tables = tables
         self.row_counts = dict.fromkeys(tables, 0)
 
     def append(self, table: str, rows: pa.Table | Any) -> None:
-        """Insert ``rows``, an Arrow table or a DataFrame with exactly the table's columns, into ``table``."""
-        names = [name for name, _ in self._tables[table]]
+        """Insert ``rows``, an Arrow table or a DataFrame with exactly the table's columns, into ``table``;
+        text in typed columns is parsed (:func:`typed_values`)."""
+        columns = self.tables[table]
         given = rows.column_names if isinstance(rows, pa.Table) else list(rows.columns)
+        names = [name for name, _ in columns]
         if set(given) != set(names):
             raise ValueError(
                 f"{table}: columns differ from the share's, missing {sorted(set(names) - set(given))}, "
                 f"unexpected {sorted(set(given) - set(names))}"
             )
-        relation = (
-            self._duck.from_arrow(rows.select(names))
-            if isinstance(rows, pa.Table)
-            else self._duck.from_df(rows[names])
+        arrow_rows = rows if isinstance(rows, pa.Table) else pa.Table.from_pandas(rows, preserve_index=False)
+        typed = pa.table(
+            {name: typed_values(arrow_rows[name].combine_chunks(), sql_type) for name, sql_type in columns}
         )
-        relation.insert_into(qualified_name(self._database, self._schema, table))
+        self._duck.from_arrow(typed).insert_into(qualified_name(self._database, self._schema, table))
         self.row_counts[table] += len(rows)
+
+
+@contextmanager
+def rebuilt_database(
+    db_path: str | os.PathLike,
+    database: str,
+    schema: str,
+    tables: dict[str, Columns],
+    pipelines: dict[str, pa.Table],
+) -> Generator[ShareLoader]:
+    """Delete ``database``'s file, create ``tables`` empty in a new one and yield a loader for them.
+
+    ``pipelines`` (rows per table, see :func:`pipeline_tables`) are loaded first. The file is closed (and so
+    unlocked) when the block ends.
+    """
+    remove_database(db_path, database)
+    with _fakesnow(db_path, database, schema) as (connection, duck_connection):
+        create_share(connection, database, schema, tables=tables)
+        loader = ShareLoader(duck_connection, database, schema, tables)
+        for table, rows in pipelines.items():
+            loader.append(table, rows)
+        yield loader
 
 
 @contextmanager
@@ -322,15 +403,11 @@ def rebuilt_share(
     database: str = DEFAULT_DATABASE,
     schema: str = DEFAULT_SCHEMA,
     event_table: str = DEFAULT_EVENT_TABLE,
+    *,
+    all_text: bool = False,
 ) -> Generator[ShareLoader]:
-    """Delete ``database``'s file, create the empty share in a new one and yield a loader for its tables.
-
-    The file is closed (and so unlocked) when the block ends; the pipeline tables are filled already.
-    """
-    remove_database(db_path, database)
-    with _fakesnow(db_path, database, schema) as (connection, duck_connection):
-        create_share(connection, database, schema, event_table)
-        loader = ShareLoader(duck_connection, database, schema, share_tables(event_table))
-        for table, rows in pipeline_tables().items():
-            loader.append(table, rows)
+    """:func:`rebuilt_database` of the share's tables (:func:`share_tables`), the pipeline tables filled
+    with HubSpot's default sales pipeline and the tutorial's."""
+    tables = share_tables(event_table, all_text=all_text)
+    with rebuilt_database(db_path, database, schema, tables, pipeline_tables()) as loader:
         yield loader

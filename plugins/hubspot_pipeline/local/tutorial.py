@@ -3,7 +3,9 @@
 The tutorial ("Custom ML Recommendation Engine with HubSpot and AWS") imports ``items.csv`` as products,
 ``email.csv`` as contacts, the five custom-event-interactions sets as completions of the "E-Commerce
 Interactions" event, the checkout-pending deals (one line item each) and then updates the matching deals to
-"Checkout Completed". Text is read and written as is: descriptions keep their commas and quotes.
+"Checkout Completed". Text is read and written as is: descriptions keep their commas and quotes. Property
+columns are typed as in the real share (the sample's text parsed: prices as numbers, ``PROMOTED`` ``True`` as
+TRUE and empty as NULL), or all VARCHAR with ``all_text``.
 """
 
 from __future__ import annotations
@@ -46,8 +48,10 @@ def load_tutorial_sample(
     database: str = DEFAULT_DATABASE,
     schema: str = DEFAULT_SCHEMA,
     event_table: str = DEFAULT_EVENT_TABLE,
+    all_text: bool = False,
 ) -> dict[str, int]:
-    """Write the tutorial sample to ``<db_path>/<database>.db``, replacing the file; return rows per table."""
+    """Write the tutorial sample to ``<db_path>/<database>.db``, replacing the file; return rows per table.
+    Property columns are typed, or all VARCHAR with ``all_text``."""
     sample = Path(sample_dir)
     items, users = _read(sample / ITEMS_FILE), _read(sample / USERS_FILE)
     events = pd.concat(
@@ -60,7 +64,7 @@ def load_tutorial_sample(
     contact_ids = _contact_ids(users, [events, pending, completed])
     products = _products(items, imported_at)
     product_ids = pd.Series(products["OBJECTID"].to_numpy(), index=items["ITEM_ID"])
-    with rebuilt_share(db_path, database, schema, event_table) as loader:
+    with rebuilt_share(db_path, database, schema, event_table, all_text=all_text) as loader:
         loader.append("OBJECTS_PRODUCTS", products)
         loader.append("OBJECTS_CONTACTS", _contacts(users, contact_ids, imported_at))
         loader.append(event_table, _events(events))

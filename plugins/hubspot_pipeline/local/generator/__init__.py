@@ -9,7 +9,9 @@ One module per table family: ``crm`` (companies, contacts and their links), ``ca
 ``deals`` (deals, line items and their associations) and ``events``, the last two drawing from the
 ``portal`` written before them; they build on ``columns`` (the window, random streams, column helpers) and
 ``dirt`` (the dirty values: a ``dirty_share`` of each table's rows, ``dirty_share=0`` for a clean share).
-This module writes the tables in order: :func:`generate_share`.
+``rows`` yields the tables in the order they are written. :func:`generate_share` writes them as the share
+the tutorial's portal would have (typed, or ``all_text``); :func:`generate_minimal_portal_share`
+(``minimal_portal``) as a minimal real portal's, with other names, fewer properties and association types.
 """
 
 from __future__ import annotations
@@ -17,12 +19,8 @@ from __future__ import annotations
 import os
 from datetime import date
 
-from hubspot_pipeline.local.generator.catalogue import product_rows
-from hubspot_pipeline.local.generator.columns import Window, random_stream
-from hubspot_pipeline.local.generator.crm import company_rows, contact_rows
-from hubspot_pipeline.local.generator.deals import deal_tables
-from hubspot_pipeline.local.generator.events import event_rows
-from hubspot_pipeline.local.generator.portal import Portal
+from hubspot_pipeline.local.generator.minimal_portal import generate_minimal_portal_share
+from hubspot_pipeline.local.generator.rows import DEFAULT_END_DATE, share_rows
 from hubspot_pipeline.local.share_schema import (
     DEFAULT_DATABASE,
     DEFAULT_EVENT_TABLE,
@@ -30,8 +28,7 @@ from hubspot_pipeline.local.share_schema import (
     rebuilt_share,
 )
 
-DEFAULT_END_DATE = date(2024, 6, 30)
-EVENT_CHUNK_ROWS = 1_000_000
+__all__ = ["DEFAULT_END_DATE", "generate_minimal_portal_share", "generate_share"]
 
 
 def generate_share(
@@ -49,34 +46,28 @@ def generate_share(
     events_per_day: int = 300,
     end_date: date = DEFAULT_END_DATE,
     dirty_share: float = 0.02,
+    all_text: bool = False,
 ) -> dict[str, int]:
     """Write a synthetic share to ``<db_path>/<database>.db``, replacing the file; return the rows per table.
 
     ``deals`` defaults to half the number of contacts. There are ``days * events_per_day`` events, the last
-    on ``end_date``. The same arguments always give the same tables.
+    on ``end_date``. The same arguments always give the same tables. Property columns are typed as in the
+    real share, or all VARCHAR with ``all_text`` (then with every kind of dirty value); with
+    ``dirty_share=0`` both hold the same records and values.
     """
-    if min(contacts, products, days) < 1 or min(companies, events_per_day) < 0 or (deals or 0) < 0:
-        raise ValueError("contacts, products and days must be positive, the other sizes not negative")
-    if not 0 <= dirty_share <= 1:
-        raise ValueError(f"dirty_share={dirty_share} is not between 0 and 1")
-    window = Window.ending(end_date, days)
-    with rebuilt_share(db_path, database, schema, event_table) as loader:
-        company_model, rows = company_rows(random_stream(seed, "companies"), companies, window, dirty_share)
-        loader.append("OBJECTS_COMPANIES", rows)
-        contact_model, rows, memberships = contact_rows(
-            random_stream(seed, "contacts"), contacts, company_model, window, dirty_share
-        )
-        loader.append("OBJECTS_CONTACTS", rows)
-        loader.append("ASSOCIATIONS_CONTACTS_TO_COMPANIES", memberships)
-        product_model, rows = product_rows(random_stream(seed, "products"), products, window, dirty_share)
-        loader.append("OBJECTS_PRODUCTS", rows)
-        portal = Portal(window, company_model, contact_model, product_model)
-        deal_count = contacts // 2 if deals is None else deals
-        for table, rows in deal_tables(random_stream(seed, "deals"), deal_count, portal, dirty_share).items():
+    with rebuilt_share(db_path, database, schema, event_table, all_text=all_text) as loader:
+        for table, rows in share_rows(
+            loader.tables,
+            event_table,
+            seed=seed,
+            contacts=contacts,
+            companies=companies,
+            products=products,
+            deals=deals,
+            days=days,
+            events_per_day=events_per_day,
+            end_date=end_date,
+            dirty_share=dirty_share,
+        ):
             loader.append(table, rows)
-        total_events = days * events_per_day
-        for chunk, start in enumerate(range(0, total_events, EVENT_CHUNK_ROWS)):
-            size = min(EVENT_CHUNK_ROWS, total_events - start)
-            chunk_rng = random_stream(seed, "events", chunk)
-            loader.append(event_table, event_rows(chunk_rng, size, portal, dirty_share))
         return dict(loader.row_counts)

@@ -21,7 +21,7 @@ from hubspot_pipeline.local.generator.columns import (
     strings,
     text,
 )
-from hubspot_pipeline.local.generator.dirt import DIRTY_KINDS, make_dirty
+from hubspot_pipeline.local.generator.dirt import Dirt
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ class Products:
 
 
 def product_rows(
-    rng: np.random.Generator, size: int, window: Window, dirty_share: float
+    rng: np.random.Generator, size: int, window: Window, dirt: Dirt
 ) -> tuple[Products, pa.Table]:
     """A catalogue over :data:`PRODUCT_CATEGORIES`; B2B products are sold in sales deals, never online."""
     category = rng.integers(len(PRODUCT_CATEGORIES), size=size)
@@ -147,7 +147,7 @@ def product_rows(
             "CREATEDATE": date_text(rng, created),
         },
     )
-    dirty = make_dirty(rng, columns, dirty_share, DIRTY_KINDS["OBJECTS_PRODUCTS"])
+    dirty = dirt.apply(rng, "OBJECTS_PRODUCTS", columns)
     # Zipf-like popularity over the products sold online whose catalogue id stayed clean: the dirt in events
     # is injected separately, so that its share stays what was asked for
     popularity = np.where(b2b, 0.0, 1.0 / (rng.permutation(size) + 1.0) ** 0.9)

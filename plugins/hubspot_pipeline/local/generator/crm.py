@@ -26,7 +26,7 @@ from hubspot_pipeline.local.generator.columns import (
     text,
     weighted,
 )
-from hubspot_pipeline.local.generator.dirt import DIRTY_KINDS, make_dirty
+from hubspot_pipeline.local.generator.dirt import Dirt
 
 # (display form, e-mail/domain form)
 FIRST_NAMES = (
@@ -98,7 +98,7 @@ class Contacts:
 
 
 def company_rows(
-    rng: np.random.Generator, size: int, window: Window, dirty_share: float
+    rng: np.random.Generator, size: int, window: Window, dirt: Dirt
 ) -> tuple[Companies, pa.Table]:
     """B2B accounts; some share a domain with another company, some have no domain or no external id."""
     prefix, noun = rng.integers(len(COMPANY_PREFIXES), size=size), rng.integers(len(COMPANY_NOUNS), size=size)
@@ -132,12 +132,12 @@ def company_rows(
         },
     )
     model = Companies(columns["OBJECTID"].to_numpy(), names, domains, np.sqrt(employees))
-    make_dirty(rng, columns, dirty_share, DIRTY_KINDS["OBJECTS_COMPANIES"])
+    dirt.apply(rng, "OBJECTS_COMPANIES", columns)
     return model, pa.table(columns)
 
 
 def contact_rows(
-    rng: np.random.Generator, size: int, companies: Companies, window: Window, dirty_share: float
+    rng: np.random.Generator, size: int, companies: Companies, window: Window, dirt: Dirt
 ) -> tuple[Contacts, pa.Table, pa.Table]:
     """Consumers and business contacts: the model, the rows and the explicit contact-to-company links.
 
@@ -216,5 +216,5 @@ def contact_rows(
     )
     activity = rng.lognormal(0, 1, size) * np.where(company >= 0, 0.25, 1.0)
     model = Contacts(object_ids, external_ids, company, activity)
-    make_dirty(rng, columns, dirty_share, DIRTY_KINDS["OBJECTS_CONTACTS"])
+    dirt.apply(rng, "OBJECTS_CONTACTS", columns)
     return model, pa.table(columns), memberships

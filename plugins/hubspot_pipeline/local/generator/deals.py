@@ -27,7 +27,7 @@ from hubspot_pipeline.local.generator.columns import (
     text,
     weighted,
 )
-from hubspot_pipeline.local.generator.dirt import DIRTY_KINDS, make_dirty
+from hubspot_pipeline.local.generator.dirt import Dirt
 from hubspot_pipeline.local.generator.portal import Portal
 from hubspot_pipeline.local.share_schema import (
     CHECKOUT_COMPLETED_STAGE_ID,
@@ -171,9 +171,7 @@ def _deal_draft(rng: np.random.Generator, size: int, portal: Portal) -> DealDraf
     return _merged(drafts)
 
 
-def deal_tables(
-    rng: np.random.Generator, size: int, portal: Portal, dirty_share: float
-) -> dict[str, pa.Table]:
+def deal_tables(rng: np.random.Generator, size: int, portal: Portal, dirt: Dirt) -> dict[str, pa.Table]:
     """``size`` deals (``OBJECTS_DEALS``), their ``OBJECTS_LINE_ITEMS`` and their associations."""
     contacts, companies, products, window = portal.contacts, portal.companies, portal.products, portal.window
     draft = _deal_draft(rng, size, portal)
@@ -230,8 +228,8 @@ def deal_tables(
             {"LINE_ITEM_OBJECTID": item_columns["OBJECTID"], "DEAL_OBJECTID": deal_ids[draft.item_deal]}
         ),
     }
-    make_dirty(rng, deal_columns, dirty_share, DIRTY_KINDS["OBJECTS_DEALS"])
-    make_dirty(rng, item_columns, dirty_share, DIRTY_KINDS["OBJECTS_LINE_ITEMS"])
+    dirt.apply(rng, "OBJECTS_DEALS", deal_columns)
+    dirt.apply(rng, "OBJECTS_LINE_ITEMS", item_columns)
     return {
         "OBJECTS_DEALS": pa.table(deal_columns),
         "OBJECTS_LINE_ITEMS": pa.table(item_columns),

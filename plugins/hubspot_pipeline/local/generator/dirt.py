@@ -1,18 +1,23 @@
 """The dirty values of the generated share: the kinds each table gets, and how they are written in.
 
-In each table a ``dirty_share`` of the rows is spread evenly over the table's :data:`DIRTY_KINDS` (at least
-one row per kind whenever ``dirty_share > 0``); ``dirty_share=0`` gives a clean share.
+In each table a ``dirty_share`` of the rows is spread evenly over the table's dirty kinds (at least one row
+per kind whenever ``dirty_share > 0``); ``dirty_share=0`` gives a clean share. The kinds are those of
+:data:`DIRTY_KINDS` that the share's columns can hold (:meth:`Dirt.kinds`): in a typed share no text that is
+no number lands in a ``NUMBER`` column, no garbage date in a ``TIMESTAMP_NTZ`` one; the all-text share gets
+every kind.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from hubspot_pipeline.local.share_schema import Columns, typed_values
 
 NON_NUMERIC = ("abc", "N/A", "12,50", "$19.99", "ten")
 NEGATIVE = ("-1", "-12.50", "-999")
@@ -134,3 +139,43 @@ def make_dirty(
         replacements = pa.array(kind.values, values.type).take(np.arange(len(rows)) % len(kind.values))
         columns[kind.column] = pc.replace_with_mask(values, pa.array(mask), replacements)
     return rows_by_kind
+
+
+def _holds(value: object, sql_type: str) -> bool:
+    """Whether a column of ``sql_type`` can hold ``value`` (text is parsed as :class:`ShareLoader` does)."""
+    try:
+        typed_values(pa.array([value]), sql_type)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Dirt:
+    """The dirty values a generated share gets: ``share`` of each table's rows, of the kinds its columns hold.
+
+    ``tables`` are the share's columns per table, the event table under the key :data:`EVENTS`.
+    """
+
+    share: float
+    tables: Mapping[str, Columns]
+
+    def kinds(self, table: str) -> tuple[DirtyKind, ...]:
+        """``table``'s kinds of :data:`DIRTY_KINDS`, each with only the values its column can hold; a kind
+        left with none, or whose column the table lacks, is dropped (a whole-row kind is always kept)."""
+        types = dict(self.tables[table])
+        kinds = []
+        for kind in DIRTY_KINDS[table]:
+            if kind.column not in types:
+                continue
+            values = tuple(value for value in kind.values if _holds(value, types[kind.column]))
+            if values or not kind.values:
+                kinds.append(DirtyKind(kind.name, kind.column, values))
+        return tuple(kinds)
+
+    def apply(
+        self, rng: np.random.Generator, table: str, columns: dict[str, pa.Array]
+    ) -> dict[str, np.ndarray]:
+        """:func:`make_dirty` with ``table``'s :meth:`kinds`: rows per kind (none for a dropped kind)."""
+        rows = make_dirty(rng, columns, self.share, self.kinds(table))
+        return {kind.name: rows.get(kind.name, np.empty(0, dtype=np.int64)) for kind in DIRTY_KINDS[table]}

@@ -17,7 +17,7 @@ from hubspot_pipeline.local.generator.columns import (
     timestamps,
     weighted,
 )
-from hubspot_pipeline.local.generator.dirt import DIRTY_KINDS, DUPLICATE_EVENT, EVENTS, make_dirty
+from hubspot_pipeline.local.generator.dirt import DUPLICATE_EVENT, EVENTS, Dirt
 from hubspot_pipeline.local.generator.portal import Portal
 from hubspot_pipeline.local.share_schema import ECOMMERCE_EVENT_TYPE_ID
 
@@ -26,7 +26,7 @@ FUNNEL = ("View", "AddToCart", "ViewCart", "StartCheckout", "Purchase")
 SESSION_DEPTH_P = (0.62, 0.14, 0.08, 0.06, 0.10)
 
 
-def event_rows(rng: np.random.Generator, size: int, portal: Portal, dirty_share: float) -> pa.Table:
+def event_rows(rng: np.random.Generator, size: int, portal: Portal, dirt: Dirt) -> pa.Table:
     """``size`` custom events from shopping sessions that walk the :data:`FUNNEL` on one product.
 
     Sessions stop early (so ``View`` dominates), are busier towards the end of the window and at weekends,
@@ -62,5 +62,5 @@ def event_rows(rng: np.random.Generator, size: int, portal: Portal, dirty_share:
         "PROPERTY_ITEM_DISCOUNT": pick(rng, ("Yes", "No"), size, p=(0.3, 0.7)),
         "PROPERTY_ITEM_NAME": null_where(products.names.take(event_product), itemless),
     }
-    duplicates = make_dirty(rng, columns, dirty_share, DIRTY_KINDS[EVENTS])[DUPLICATE_EVENT]
+    duplicates = dirt.apply(rng, EVENTS, columns)[DUPLICATE_EVENT]
     return copy_rows(pa.table(columns), duplicates, others(rng, size, duplicates))
