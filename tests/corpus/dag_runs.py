@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
-from hubspot_pipeline.config import load_config
+from hubspot_pipeline.config import deep_merge, load_config
 from hubspot_pipeline.local.emulator import running_emulator
 from hubspot_pipeline.local.quickstart import snowflake_connection
 from tests.conftest import ROOT
@@ -44,11 +44,14 @@ def both_dags() -> dict:
 
 
 @contextmanager
-def serving(share_dir: Path, objects: Path) -> Generator[None]:
-    """The share in ``share_dir`` served by the emulator, the pipeline writing its objects to ``objects``."""
+def serving(share_dir: Path, objects: Path, settings: dict | None = None) -> Generator[None]:
+    """The share in ``share_dir`` served by the emulator, the pipeline writing its objects to ``objects``;
+    ``settings`` (task-only keys, e.g. another portal's share names and mappings) go into the Airflow
+    Variable with the object folder."""
+    override = deep_merge(settings or {}, {"storage": {"local_root": str(objects)}})
+    share = load_config(override=override).share
     with running_emulator(share_dir) as emulator, pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AIRFLOW_CONN_HUBSPOT_SNOWFLAKE", snowflake_connection(emulator, CONFIG.share))
-        override = {"storage": {"local_root": str(objects)}}
+        patch.setenv("AIRFLOW_CONN_HUBSPOT_SNOWFLAKE", snowflake_connection(emulator, share))
         patch.setenv("AIRFLOW_VAR_HUBSPOT_PIPELINE_CONFIG", json.dumps(override))
         yield
 
