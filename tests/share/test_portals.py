@@ -155,6 +155,12 @@ def test_preflight_on_the_minimal_portal_then_its_suggestion_makes_both_dags_suc
         applied = deep_merge(settings, suggestion)
         after = run_preflight(load_config(override=applied))
         assert after.blocking == [], after.report_text
+        assert not [warning for warning in after.warnings if warning.startswith("hook.metrics_file")]
+        # the shipped metric definitions name the tutorial's event types and won stage: said, not blocking
+        shipped = {key: value for key, value in applied.items() if key != "hook"}
+        shipped_warnings = run_preflight(load_config(override=shipped)).warnings
+        assert any("total_product_views counts event types ['View']" in each for each in shipped_warnings)
+        assert any("won_stages ['57441673'] are not stages" in each for each in shipped_warnings)
     assert load_config(override=applied).share.database == MINIMAL_PORTAL_DATABASE
     assert load_config(override=applied).share.schema == MINIMAL_PORTAL_SCHEMA
     assert run_both(dags, minimal_portal, objects, applied) == {PERSONALIZE: "success", HOOK: "success"}

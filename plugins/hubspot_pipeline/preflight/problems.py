@@ -132,9 +132,32 @@ def bucket_problems(buckets: list[dict]) -> list[str]:
     ]
 
 
+def hook_metric_warnings(config: PipelineConfig, share: dict) -> list[str]:
+    """The Hook metric definitions' event types and won stages the share does not have (the metrics file
+    names portal-specific values: such a metric stays 0)."""
+    if config.hook is None:
+        return []
+    key = f"hook.metrics_file ({config.hook.metrics_file.name})"
+    found = []
+    if "event_types" in share:
+        present = {each["event_type"] for each in share["event_types"]}
+        for metric in config.hook.metrics:
+            if metric.event_types and not present.intersection(metric.event_types):
+                found.append(
+                    f"{key}: {metric.name} counts event types {list(metric.event_types)}, which the share "
+                    "has no events of: it stays 0"
+                )
+    if share.get("pipelines") is not None:
+        stages = {stage["id"] for pipeline in share["pipelines"] for stage in pipeline["stages"]}
+        if missing := [stage for stage in config.hook.won_stages if stage not in stages]:
+            found.append(f"{key}: won_stages {missing} are not stages of this portal's pipelines")
+    return found
+
+
 def warnings(config: PipelineConfig, share: dict, buckets: list[dict]) -> list[str]:
     """What a run survives: optional properties absent, unmapped event types, recommenders left out,
-    probe objects left behind, what preflight could not read."""
+    the Hook metrics' event types and won stages the share lacks, probe objects left behind, what
+    preflight could not read."""
     found = [
         f"{each.key}: {each.reason()}: {each.used_for or 'the exports'} will be empty"
         for each in missing_columns(share)
@@ -153,6 +176,7 @@ def warnings(config: PipelineConfig, share: dict, buckets: list[dict]) -> list[s
             for each in recommender_checks(config, share.get("estimate"))
             if not each["met"]
         ]
+    found += hook_metric_warnings(config, share)
     found += [
         f"{each['bucket']} bucket: the probe {each['uri']} was written but not deleted ({each['error']}): "
         "delete it by hand"
