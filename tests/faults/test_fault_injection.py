@@ -49,6 +49,12 @@ def s3_faults(share: float) -> list[dict]:
     ]
 
 
+def slow_data_files(dag_id: str) -> dict:
+    """Half a second more for every upload of a data file (a ``delay``, not a fault)."""
+    path = "/train/" if dag_id == PERSONALIZE_DAG else "/hook_export_"
+    return {"action": "delay", "seconds": 0.5, "method": "PUT", "path_contains": path}
+
+
 def refused_publish(dag_id: str) -> dict:
     path = REFUSED_FILE[dag_id]
     return {"action": "slowdown", "times": BOTOCORE_ATTEMPTS + 2, "method": "PUT", "path_contains": path}
@@ -60,7 +66,9 @@ def run_with_faults(stack, dags, dag_id: str, s3_rules: list[dict], snowflake_ru
     bucket, conf = export_conf(dag_id)
     stack.reset_buckets()
     before = stack.s3_proxy.stats(), stack.snowflake_proxy.stats()
-    stack.s3_proxy.set_rules(*s3_rules)
+    # each data file's upload takes a while, so the poller lists the bucket mid-publish however loaded the
+    # machine is (check_like_a_clean_run asserts it did)
+    stack.s3_proxy.set_rules(*(slow_data_files(dag_id), *s3_rules))
     stack.snowflake_proxy.set_rules(*snowflake_rules)
     with ListingPoller(stack.client, bucket) as poller:
         dag_run, tries = run_in_process(with_quick_retries(dags[dag_id]), EXPORT_DATE, conf)
@@ -76,7 +84,7 @@ def run_with_faults(stack, dags, dag_id: str, s3_rules: list[dict], snowflake_ru
 
 
 def faults_injected(injected: dict[str, int]) -> int:
-    return sum(count for name, count in injected.items() if name != "forwarded")
+    return sum(count for name, count in injected.items() if name not in ("forwarded", "delay"))
 
 
 @pytest.mark.parametrize(
