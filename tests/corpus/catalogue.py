@@ -472,7 +472,7 @@ CATALOGUE: tuple[BadKind, ...] = (
             written("items", _item(23), {"CATEGORY_L2": ""}),
             written("interactions", {**_at(21), **_item(23)}),
             not_quarantined("items", _product_id(23)),
-            counted("items", "corrected", "CATEGORY_L2: longer than 1000 characters"),
+            counted("items", "corrected", "CATEGORY_L2: longer than 1000 characters, left empty"),
         ],
     ),
     BadKind(
@@ -483,7 +483,7 @@ CATALOGUE: tuple[BadKind, ...] = (
         product(24, GENDER=OVERLONG_CATEGORY),
         [
             written("items", _item(24), {"GENDER": ""}),
-            counted("items", "corrected", "GENDER: longer than 1000 characters"),
+            counted("items", "corrected", "GENDER: longer than 1000 characters, left empty"),
         ],
     ),
     BadKind(
@@ -494,7 +494,7 @@ CATALOGUE: tuple[BadKind, ...] = (
         product(25, DESCRIPTION="d" * 20_001),
         [
             written("items", _item(25), {"PRODUCT_DESCRIPTION": "d" * 20_000}),
-            counted("items", "corrected", "PRODUCT_DESCRIPTION: longer than 20000 characters"),
+            counted("items", "corrected", "PRODUCT_DESCRIPTION: longer than 20000 characters, truncated"),
         ],
     ),
     BadKind(
@@ -776,7 +776,7 @@ CATALOGUE: tuple[BadKind, ...] = (
         [
             written("users", _user(14), {"GENDER": ""}),
             not_quarantined("users", {"_CONTACT_ID": corpus_id(C, 14)}),
-            counted("users", "corrected", "GENDER: longer than 1000 characters"),
+            counted("users", "corrected", "GENDER: longer than 1000 characters, left empty"),
         ],
     ),
     BadKind(
@@ -986,7 +986,7 @@ CATALOGUE: tuple[BadKind, ...] = (
                 "interactions", {"TIMESTAMP": 1717000014, "EVENT_TYPE": "AddToCart"}, {"EVENT_VALUE": ""}
             ),
             not_quarantined("interactions", {"_SOURCE_ID": deal_source(14, "cart")}),
-            counted("interactions", "corrected", "EVENT_VALUE: below 0"),
+            counted("interactions", "corrected", "EVENT_VALUE: below 0, left empty"),
         ],
     ),
     BadKind(
@@ -1190,7 +1190,7 @@ CATALOGUE: tuple[BadKind, ...] = (
         [
             written("interactions", _at(16), {"EVENT_VALUE": ""}),
             not_quarantined("interactions", _event_source(16)),
-            counted("interactions", "corrected", "EVENT_VALUE: below 0"),
+            counted("interactions", "corrected", "EVENT_VALUE: below 0, left empty"),
         ],
     ),
     BadKind(

@@ -176,8 +176,9 @@ def test_dirty_generated_share_is_quarantined_with_reasons(
     # invalid optional values are emptied, their rows written: a negative price, an overlong CATEGORY_L2
     assert not reasons.str.contains("EVENT_VALUE").any()
     assert not items_quarantine["QUARANTINE_REASON"].str.contains("CATEGORY_L2").any()
-    assert manifest["ledgers"]["interactions"]["corrected"]["EVENT_VALUE: below 0"] > 0
-    assert manifest["ledgers"]["items"]["corrected"]["CATEGORY_L2: longer than 1000 characters"] > 0
+    assert manifest["ledgers"]["interactions"]["corrected"]["EVENT_VALUE: below 0, left empty"] > 0
+    corrected_items = manifest["ledgers"]["items"]["corrected"]
+    assert corrected_items["CATEGORY_L2: longer than 1000 characters, left empty"] > 0
     published = b"".join(_objects(bucket).values()).decode("utf-8")
     emails = re.findall(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", published)
     assert emails == []  # no e-mail address anywhere: data, quarantine, identity log, report, Data Docs
@@ -267,7 +268,7 @@ def test_warehouse_unload_writes_the_streamed_exports_files_byte_for_byte(
     interactions = manifests["unload"]["ledgers"]["interactions"]
     assert interactions["skipped"]["duplicate event id"] >= 9 and interactions["written"] > 4000
     assert len(interactions["quarantined"]) >= 4  # several reasons, joined ones included
-    assert interactions["corrected"]["EVENT_VALUE: below 0"] > 0  # emptied the same way
+    assert interactions["corrected"]["EVENT_VALUE: below 0, left empty"] > 0  # emptied the same way
     assert _result_tables() == []  # dropped once unloaded
 
 

@@ -224,7 +224,7 @@ def test_an_invalid_optional_value_is_emptied_and_counted_and_its_row_kept(datas
     (column,) = bad
     assert voided[column].isna().tolist() == [pd.isna(VALID_ROW[dataset.name][column]), True, False]
     assert voided.drop(columns=column).equals(frame.drop(columns=column))
-    assert ledger.corrected == {reason: 1}
+    assert ledger.corrected == {f"{reason}, left empty": 1}
     assert quarantine_invalid_rows(voided, dataset).quarantined.empty
 
 
@@ -240,7 +240,7 @@ def test_an_overlong_description_is_truncated_as_personalize_does():
     ledger = DatasetLedger()
     voided = void_invalid_values(frame, ITEMS, ledger)
     assert voided["PRODUCT_DESCRIPTION"].tolist() == ["d" * 20_000]
-    assert ledger.corrected == {"PRODUCT_DESCRIPTION: longer than 20000 characters": 1}
+    assert ledger.corrected == {"PRODUCT_DESCRIPTION: longer than 20000 characters, truncated": 1}
 
 
 def test_only_the_broken_required_value_quarantines_a_row_with_an_invalid_optional_one_too():
@@ -248,7 +248,7 @@ def test_only_the_broken_required_value_quarantines_a_row_with_an_invalid_option
     ledger = DatasetLedger()
     checked = quarantine_invalid_rows(void_invalid_values(frame, ITEMS, ledger), ITEMS)
     assert checked.quarantined[QUARANTINE_REASON].tolist() == ["ITEM_ID: missing"]
-    assert ledger.corrected == {"CATEGORY_L2: longer than 1000 characters": 1}
+    assert ledger.corrected == {"CATEGORY_L2: longer than 1000 characters, left empty": 1}
 
 
 def test_a_row_failing_two_rules_gets_both_reasons_in_column_order():

@@ -149,9 +149,9 @@ def test_a_product_with_invalid_optional_values_keeps_its_row_without_them():
     assert pd.isna(item["CATEGORY_L2"]) and pd.isna(item["GENDER"])
     assert item["PRODUCT_DESCRIPTION"] == "d" * 20_000
     assert ledger.corrected == {
-        "CATEGORY_L2: longer than 1000 characters": 1,
-        "PRODUCT_DESCRIPTION: longer than 20000 characters": 1,
-        "GENDER: longer than 1000 characters": 1,
+        "CATEGORY_L2: longer than 1000 characters, left empty": 1,
+        "PRODUCT_DESCRIPTION: longer than 20000 characters, truncated": 1,
+        "GENDER: longer than 1000 characters, left empty": 1,
     }
 
 
@@ -188,7 +188,7 @@ def test_negative_event_and_line_item_prices_leave_event_value_empty():
     )
     assert rows["EVENT_VALUE"].tolist() == [pd.NA, 0.0, pd.NA, pd.NA]
     assert ledger.read == len(rows) == 4
-    assert ledger.corrected == {"EVENT_VALUE: below 0": 3}
+    assert ledger.corrected == {"EVENT_VALUE: below 0, left empty": 3}
 
 
 def test_duplicates_keep_the_first_and_empty_keys_are_never_duplicates():

@@ -131,7 +131,7 @@ def test_outcome_counts_fill_the_ledger_and_each_joined_reason_counts_for_its_ru
         [
             (True, "written", None, None, 88),
             (True, "written", None, VALUE_NOT_A_NUMBER, 2),
-            (True, "written", None, "EVENT_VALUE: below 0", 4),
+            (True, "written", None, "EVENT_VALUE: below 0, left empty", 4),
             (True, "skipped", "duplicate event id", None, 5),
             (True, "skipped", repeated_key_reason(INTERACTIONS), None, 1),
             (True, "quarantined", "USER_ID: missing; TIMESTAMP: out of range", None, 2),
@@ -144,7 +144,8 @@ def test_outcome_counts_fill_the_ledger_and_each_joined_reason_counts_for_its_ru
     ledger = DatasetLedger(read=14)  # the deal interactions, counted when they were built
     account_outcomes(outcomes, ledger)
     assert (ledger.read, ledger.written, ledger.skipped_total, ledger.quarantined_total) == (117, 104, 6, 7)
-    assert ledger.corrected == {VALUE_NOT_A_NUMBER: 3, "EVENT_VALUE: below 0": 4}  # its rows are written
+    # the corrected rows are written
+    assert ledger.corrected == {VALUE_NOT_A_NUMBER: 3, "EVENT_VALUE: below 0, left empty": 4}
     ledger.check("interactions")
 
     summaries = {

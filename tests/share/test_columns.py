@@ -4,9 +4,11 @@ properties a portal lacks read as NULL and are named; missing required ones fail
 
 from __future__ import annotations
 
+import json
 import warnings
 from contextlib import closing
 from dataclasses import replace
+from datetime import datetime
 
 import fakesnow
 import pandas as pd
@@ -14,10 +16,11 @@ import pytest
 import snowflake.connector
 
 from hubspot_pipeline.config import ConfigError, load_config
+from hubspot_pipeline.config.properties import HOOK, PERSONALIZE
 from hubspot_pipeline.formatting import to_boolean, to_epoch_seconds
 from hubspot_pipeline.local.share_schema import FAKESNOW_ARROW_WARNING, create_share, qualified_name
 from hubspot_pipeline.share.columns import as_number, as_text, empty_fields
-from hubspot_pipeline.share.session import ShareSchemaError, ShareSession
+from hubspot_pipeline.share.session import ShareHook, ShareSchemaError, ShareSession
 
 CONFIG = load_config()
 SHARE = CONFIG.share
@@ -194,3 +197,53 @@ def test_a_required_property_cannot_be_null_and_unknown_keys_are_refused_naming_
         ]
         is None
     )
+
+
+def test_a_null_boolean_stays_null(connection):
+    run(connection, "CREATE TABLE FLAGS (B BOOLEAN)")
+    run(connection, "INSERT INTO FLAGS VALUES (TRUE), (FALSE), (NULL)")
+    assert run(connection, f"SELECT {as_text('B', 'BOOLEAN')} FROM FLAGS") == [("true",), ("false",), (None,)]
+
+
+def test_sessions_run_in_utc_whatever_the_connection_sets(monkeypatch):
+    extra = {"account": "a", "session_parameters": {"TIMEZONE": "America/New_York", "QUERY_TAG": "etl"}}
+    connection = {"conn_type": "snowflake", "login": "u", "password": "p", "extra": extra}
+    monkeypatch.setenv("AIRFLOW_CONN_SHARE_TZ_TEST", json.dumps(connection))
+    parameters = ShareHook(snowflake_conn_id="share_tz_test")._get_conn_params()
+    assert parameters["session_parameters"] == {"TIMEZONE": "UTC", "QUERY_TAG": "etl"}
+
+
+def test_event_days_are_utc_days_for_an_offset_timestamp_column(connection):
+    _retype(connection, SHARE.event_table, "OCCURREDAT", "TIMESTAMP_TZ")
+    events = qualified_name(SHARE.database, SHARE.schema, SHARE.event_table)
+    run(
+        connection,
+        f"INSERT INTO {events} (ID, OBJECTID, OCCURREDAT, PROPERTY_EVENT_TYPE) "
+        "VALUES ('e1', 1, '2024-01-02 01:00:00+05:00', 'View')",  # 2024-01-01 20:00 UTC
+    )
+    session = ShareSession(connection, SHARE)
+    sql = session.render("personalize/event_days.sql")
+    assert "CONVERT_TIMEZONE('UTC', \"OCCURREDAT\")" in sql  # Snowflake's day of a TZ value is its own
+    parameters = {"window_start": None, "window_end": datetime(2025, 1, 1), "undated": False}
+    days = session("personalize/event_days.sql", parameters)
+    assert days["EVENT_DAY"].astype(str).tolist() == ["2024-01-01"]
+
+
+def test_each_export_needs_and_names_only_the_properties_it_uses(connection):
+    for column in ("PROPERTY_CREATEDATE", "PROPERTY_AGE"):
+        run(
+            connection,
+            f"ALTER TABLE {qualified_name(SHARE.database, SHARE.schema, 'OBJECTS_CONTACTS')} "
+            f"DROP COLUMN {column}",
+        )
+    run(
+        connection,
+        f"ALTER TABLE {qualified_name(SHARE.database, SHARE.schema, 'PIPELINE_STAGES')} DROP COLUMN LABEL",
+    )  # only preflight reads stage labels
+    contacts_and_deals = [("share/contacts.sql", None, {}), ("share/deals.sql", None, {"line_items": True})]
+    personalize = ShareSession(connection, SHARE, PERSONALIZE).check(contacts_and_deals)
+    assert empty_fields(personalize) == {
+        "properties.contacts.age": "OBJECTS_CONTACTS has no column PROPERTY_AGE"
+    }
+    with pytest.raises(ShareSchemaError, match=r"PROPERTY_CREATEDATE \(properties\.contacts\.createdate"):
+        ShareSession(connection, SHARE, HOOK).check(contacts_and_deals)

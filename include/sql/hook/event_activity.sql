@@ -4,7 +4,7 @@
 -- the number of sets and whether each has types: every type name is a bound value.
 SELECT
     OBJECTID AS CONTACT_ID,
-    TO_DATE(OCCURREDAT) AS ACTIVITY_DATE,
+    TO_DATE({{ read.utc("events", "OCCURREDAT") }}) AS ACTIVITY_DATE,
     COUNT(*) AS EVENTS
 {%- for has_types in event_sets %},
     {% if has_types %}SUM(IFF({{ read.text("events", "event_type") }} IN (%(event_set_{{ loop.index0 }})s), 1, 0)){% else %}COUNT(*){% endif %} AS E{{ loop.index0 }}
@@ -15,4 +15,4 @@ WHERE OCCURREDAT >= %(day_start)s
 {%- if filter_types %}
     AND {{ read.text("events", "event_type") }} IN (%(event_types)s)
 {%- endif %}
-GROUP BY OBJECTID, TO_DATE(OCCURREDAT)
+GROUP BY OBJECTID, TO_DATE({{ read.utc("events", "OCCURREDAT") }})

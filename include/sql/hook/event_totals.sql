@@ -3,7 +3,7 @@
 -- event_activity.sql.
 SELECT
     OBJECTID AS CONTACT_ID,
-    MIN(TO_DATE(OCCURREDAT)) AS FIRST_DATE,
+    MIN(TO_DATE({{ read.utc("events", "OCCURREDAT") }})) AS FIRST_DATE,
     COUNT(*) AS EVENTS
 {%- for has_types in event_sets %},
     {% if has_types %}SUM(IFF({{ read.text("events", "event_type") }} IN (%(event_set_{{ loop.index0 }})s), 1, 0)){% else %}COUNT(*){% endif %} AS E{{ loop.index0 }}

@@ -2,7 +2,7 @@
 -- streamed export (chunks of whole days) and the counts behind its early check of Personalize's minimums,
 -- so a share far below them fails before any event row leaves the warehouse.
 SELECT
-    CAST(OCCURREDAT AS DATE) AS EVENT_DAY,
+    CAST({{ read.utc("events", "OCCURREDAT") }} AS DATE) AS EVENT_DAY,
     {{ read.text("events", "event_type") }} AS EVENT_TYPE,
     COUNT(*) AS EVENTS
 FROM {{ read.table("events") }}

@@ -3,8 +3,9 @@
 -- the Personalize user attributes and the create date (the Hook export's contacts created), as text.
 -- Properties are named by the configuration (properties.contacts.*) and read by `read` for the column
 -- types the share has (hubspot_pipeline.share.columns): as text the pipeline casts (or rejects), so one
--- bad value never fails the query; an optional property the portal lacks reads as NULL. Identifiers are normalised and resolved into users by
--- hubspot_pipeline.identity.users.resolve_users; each product keeps the columns it uses.
+-- bad value never fails the query; an optional property the portal lacks reads as NULL. Identifiers are
+-- normalised and resolved into users by hubspot_pipeline.identity.users.resolve_users; each product keeps
+-- the columns it uses (the other product's read as NULL).
 SELECT
     TO_VARCHAR(OBJECTID) AS CONTACT_ID,
     {{ read.text("contacts", "external_id") }} AS EXTERNAL_ID,

@@ -294,8 +294,13 @@ def _identity(raw: Any) -> IdentityConfig:
 def _properties(raw: Any) -> dict[tuple[str, str], str | None]:
     """``properties:`` as ``(object, field)`` → ``PROPERTY_<NAME>`` (None: the portal lacks it, allowed
     for optional properties only). Every field must be set: pipeline.yaml documents each one."""
-    if not isinstance(raw, dict):
-        raise ConfigError("properties must map objects to their property names")
+    if not isinstance(raw, dict) or not all(isinstance(section, dict) for section in raw.values()):
+        raise ConfigError("properties must map objects to mappings of fields to property names")
+    declared = {
+        obj: {name: None for each, name in PROPERTY_FIELDS if each == obj} for obj, _ in PROPERTY_FIELDS
+    }
+    if undeclared := unknown_keys(raw, declared, "properties"):  # pipeline.yaml itself is checked here
+        raise ConfigError(f"properties: no such field(s): {'; '.join(undeclared)}")
     columns = {}
     for (obj, name), spec in PROPERTY_FIELDS.items():
         section = raw.get(obj)
@@ -308,6 +313,11 @@ def _properties(raw: Any) -> dict[tuple[str, str], str | None]:
                     f"{spec.key} is required ({spec.used_for}): it must name a HubSpot property, not null"
                 )
             columns[(obj, name)] = None
+        elif str(value).upper().startswith("PROPERTY_"):
+            raise ConfigError(
+                f"{spec.key}={value!r}: give the property's internal name, without PROPERTY_ (the column is "
+                "PROPERTY_<NAME>)"
+            )
         else:
             columns[(obj, name)] = "PROPERTY_" + sql_identifier(value, spec.key)
     return columns

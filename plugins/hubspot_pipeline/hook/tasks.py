@@ -19,6 +19,7 @@ from datetime import date, datetime, time, timedelta
 import pandas as pd
 
 from hubspot_pipeline.config import IdentityConfig
+from hubspot_pipeline.config.properties import HOOK
 from hubspot_pipeline.hook.checks import validate_files
 from hubspot_pipeline.hook.engine import (
     MetricEngine,
@@ -89,7 +90,7 @@ def extract(run: HookRun) -> dict[str, int]:
         }
         queries[f"activity/{first.isoformat()}"] = ("hook/event_activity.sql", parameters, variables)
     counts = {}
-    with share_session(run.config.share, run.config.snowflake_conn_id) as query:
+    with share_session(run.config.share, run.config.snowflake_conn_id, HOOK) as query:
         empty = query.check([(template, aliases, variables) for template, _, variables in queries.values()])
         run.staging.put_bytes(
             run.staging_key(EMPTY_FIELDS_KEY), json_bytes(empty_fields(empty)), "application/json"

@@ -308,16 +308,28 @@ _FAILS = {
 }
 
 
+def truncates(rule: RowRule, dataset: Dataset) -> bool:
+    """Whether an optional value failing ``rule`` is truncated (a textual column too long, as Personalize
+    truncates it) rather than emptied."""
+    return rule.check == "too_long" and dataset.column(rule.column).textual
+
+
+def correction_reason(rule: RowRule, dataset: Dataset) -> str:
+    """The ledger's reason for an optional value failing ``rule``: the rule's, and what was done."""
+    return f"{rule.reason}, {'truncated' if truncates(rule, dataset) else 'left empty'}"
+
+
 def void_invalid_values(frame: pd.DataFrame, dataset: Dataset, ledger: DatasetLedger) -> pd.DataFrame:
     """``frame`` with each optional value failing its rule (:func:`optional_value_rules`) emptied, or
     truncated for a textual column (as Personalize truncates it), counted in ``ledger`` as corrected with
-    the rule's reason (``"CATEGORY_L2: longer than 1000 characters"``); the row is kept."""
+    :func:`correction_reason` (``"CATEGORY_L2: longer than 1000 characters, left empty"``); the row is
+    kept."""
     corrected = {}
     for rule in optional_value_rules(dataset):
         values = frame[rule.column]
         failing = _FAILS[rule.check](values, rule.arguments).fillna(False).astype(bool)
-        ledger.correct(rule.reason, int(failing.sum()))
-        if rule.check == "too_long" and dataset.column(rule.column).textual:
+        ledger.correct(correction_reason(rule, dataset), int(failing.sum()))
+        if truncates(rule, dataset):
             corrected[rule.column] = values.str.slice(0, rule.arguments["max_value"])
         else:
             corrected[rule.column] = values.mask(failing)

@@ -18,6 +18,7 @@ import pandas as pd
 from airflow.sdk.exceptions import AirflowFailException
 
 from hubspot_pipeline.config import PersonalizeConfig
+from hubspot_pipeline.config.properties import PERSONALIZE
 from hubspot_pipeline.formatting import clean_identifier, clean_text
 from hubspot_pipeline.identity.identifiers import hash_key
 from hubspot_pipeline.identity.log import EVENT
@@ -99,7 +100,7 @@ def extract(run: ExportRun) -> dict[str, int]:
     variables = {"deal_line_items": {"line_items": True}}  # the deals of those pipelines and stages
     aliases = run.config.identity.anonymous_id_columns
     counts = {}
-    with share_session(run.config.share, run.config.snowflake_conn_id) as query:
+    with share_session(run.config.share, run.config.snowflake_conn_id, PERSONALIZE) as query:
         queries = [
             (template, aliases, variables.get(source, {})) for source, template in SOURCE_QUERIES.items()
         ]

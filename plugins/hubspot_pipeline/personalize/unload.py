@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import pandas as pd
 
 from hubspot_pipeline.config import PersonalizeConfig, ShareConfig, UnloadConfig
+from hubspot_pipeline.config.properties import PERSONALIZE
 from hubspot_pipeline.formatting import (
     CONTROL_CHARACTERS_EXCEPT_NUL,
     UNICODE_SPACES,
@@ -146,7 +147,7 @@ def build_result_table(
 ) -> None:
     """Load ``inputs`` (``user_map``, ``deal_candidates``, ``known_items``) and the event type mapping
     into temporary tables, then create the run's result table from the share's events."""
-    from hubspot_pipeline.personalize.rules import optional_value_rules
+    from hubspot_pipeline.personalize.rules import correction_reason, optional_value_rules
 
     (value_rule,) = optional_value_rules(INTERACTIONS)  # EVENT_VALUE's minimum, the query's only one
     session.create_table(tables.event_types, event_type_table(config))
@@ -162,7 +163,7 @@ def build_result_table(
         "largest_float": sys.float_info.max,
         "value_not_a_number": VALUE_NOT_A_NUMBER,
         "value_min": value_rule.arguments["min_value"],
-        "value_below": value_rule.reason,
+        "value_below": correction_reason(value_rule, INTERACTIONS),
         "not_exported": NOT_EXPORTED,
         "cart_level": CART_LEVEL_WITHOUT_ITEM,
         "repeated_event": REPEATED_EVENT_ID,
@@ -254,7 +255,7 @@ def validate_interactions(
             {"VALUE": sorted(rule_options.get("known_values", {}).get("ITEM_ID", ()))}
         ),
     }
-    with share_session(run.config.share, run.config.snowflake_conn_id) as session:
+    with share_session(run.config.share, run.config.snowflake_conn_id, PERSONALIZE) as session:
         build_result_table(session, tables, personalize, run.window, rules, inputs)
         result = {"result_table": tables.result}
         outcomes = session("personalize/unload/outcomes.sql", {}, **result)
@@ -382,7 +383,7 @@ def unload(
     plan = run.load_plan()
     written: dict[str, int] = {}
     checksums: dict[str, str | None] = {}
-    with share_session(share, run.config.snowflake_conn_id) as session:
+    with share_session(share, run.config.snowflake_conn_id, PERSONALIZE) as session:
         for target in targets:
             variables = {
                 "result_table": tables.result,
@@ -433,7 +434,7 @@ def pages(plan: ChunkPlan, rows: int) -> list[dict]:
 def drop_result_table(run: ExportRun) -> None:
     """Drop the run's result table (validation failed: nothing will unload it)."""
     tables = UnloadTables.for_run(run.config.personalize.unload, run.run_key)
-    with share_session(run.config.share, run.config.snowflake_conn_id) as session:
+    with share_session(run.config.share, run.config.snowflake_conn_id, PERSONALIZE) as session:
         session.execute("personalize/unload/drop_table.sql", None, result_table=tables.result)
 
 

@@ -6,9 +6,11 @@ with (``read``), which
 
 - reads a property as text the pipeline parses the same way whatever the column's type: text as it is,
   numbers as ``TO_VARCHAR``, timestamps (``TIMESTAMP_NTZ/LTZ/TZ``, ``DATE``) as epoch milliseconds,
-  booleans as ``true`` / ``false``, so nothing depends on the session's output formats or time zone;
+  booleans as ``true`` / ``false`` (NULL stays NULL), so nothing depends on the session's output formats
+  or time zone (and :meth:`ColumnReader.utc` gives a system timestamp's UTC day);
 - reads an id that joins two tables as a number (a ``FLOAT`` or text id compared as text can match nothing);
-- reads an optional property missing from the share (or configured as null) as NULL, and notes it;
+- reads an optional property missing from the share (or configured as null) as NULL, and notes it; a
+  property only the other export uses (``PropertyField.used_by``) reads as NULL, unchecked;
 - notes every required table, system column and property missing from the share, so a task names them all
   at once (:meth:`ColumnReader.check`) before it runs any query.
 """
@@ -93,9 +95,9 @@ def quoted(name: str) -> str:
 class ColumnReader:
     """The SQL reading the share's tables and properties for one rendered query (see the module)."""
 
-    def __init__(self, share: ShareConfig, columns: ShareColumns):
-        self.share, self.columns = share, columns
-        self.missing: dict[tuple[str, str | None], MissingColumn] = {}
+    def __init__(self, share: ShareConfig, columns: ShareColumns, export: str | None = None):
+        self.share, self.columns, self.export = share, columns, export
+        self.missing: dict[tuple[str, str | None, str], MissingColumn] = {}
 
     def table_name(self, table: str) -> str:
         return self.share.event_table if table == EVENT_TABLE else SHARE_TABLES[table].name
@@ -148,10 +150,21 @@ class ColumnReader:
         expression = qualify(alias, column)
         return expression if data_type == "BOOLEAN" else f"TRY_TO_BOOLEAN(TO_VARCHAR({expression}))"
 
+    def utc(self, table: str, column: str) -> str:
+        """A system timestamp column as UTC wall-clock time (``TIMESTAMP_NTZ``), so its ``TO_DATE`` is the
+        UTC day: a ``TIMESTAMP_TZ`` / ``LTZ`` column converted (Snowflake takes the day of a TZ value in
+        its own offset), any other as it is."""
+        data_type = self.columns.type_of(self.table_name(table), column)
+        if data_type in ("TIMESTAMP_TZ", "TIMESTAMP_LTZ"):
+            return f"CAST(CONVERT_TIMEZONE('UTC', {quoted(column)}) AS TIMESTAMP_NTZ)"
+        return quoted(column)
+
     def _property(self, obj: str, field_name: str) -> tuple[str, str | None]:
         spec: PropertyField = PROPERTY_FIELDS[(obj, field_name)]
         column = self.share.properties.get((obj, field_name))
         table = self.table_name(obj)
+        if self.export is not None and self.export not in spec.used_by:  # read by the other export only
+            return "", None
         if column is None:  # configured as null: the portal has no such property
             self._note(MissingColumn(table, None, spec.key, False, spec.used_for + " — set to null"))
             return "", None
@@ -161,7 +174,7 @@ class ColumnReader:
         return column, data_type
 
     def _note(self, missing: MissingColumn) -> None:
-        self.missing.setdefault((missing.table, missing.column or missing.key), missing)
+        self.missing.setdefault((missing.table, missing.column, missing.key), missing)
 
     @property
     def missing_required(self) -> list[MissingColumn]:
@@ -179,13 +192,12 @@ def qualify(alias: str, column: str) -> str:
 
 def as_text(expression: str, data_type: str) -> str:
     """``expression`` (a column of ``data_type``) as the text the pipeline parses, independent of the
-    session's formats: timestamps as epoch milliseconds, booleans as true/false."""
+    session's formats: timestamps as epoch milliseconds; numbers, and booleans (``true`` / ``false``), as
+    ``TO_VARCHAR`` writes them; NULL stays NULL."""
     if data_type in TIMESTAMP_TYPES:
         return f"TO_VARCHAR(DATE_PART(EPOCH_MILLISECOND, {expression}))"
     if data_type == "DATE":
         return f"TO_VARCHAR(DATE_PART(EPOCH_MILLISECOND, CAST({expression} AS TIMESTAMP_NTZ)))"
-    if data_type == "BOOLEAN":
-        return f"IFF({expression}, 'true', 'false')"
     return f"TO_VARCHAR({expression})"
 
 

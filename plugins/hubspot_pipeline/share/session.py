@@ -83,29 +83,34 @@ def quote_identifier(name: str) -> str:
     return '"' + sql_identifier(name, "identifier") + '"'
 
 
+CONTACTS_QUERY = "share/contacts.sql"  # the one query reading the anonymous-id properties (``aliases``)
+
+
 def render_query(
     template_name: str,
     share: ShareConfig,
     aliases: Mapping[str, str] | None = None,
     share_columns: ShareColumns = ASSUMED_TEXT,
+    export: str | None = None,
     **variables: Any,
 ) -> tuple[str, ColumnReader]:
     """Render ``include/sql/<template_name>`` for the share's columns (never values); return the SQL and its
     :class:`ColumnReader`, which holds the tables and columns it found missing.
 
-    ``aliases`` (output column → source column, e.g. the identity's anonymous-id columns) reaches the
-    template as ``aliases``, a list of ``(expression, quoted output)`` pairs; ``variables`` are structural
-    (counts and flags shaping the query, never values). ``share_columns`` defaults to every configured
-    column existing as text (rendering without a connection).
+    ``aliases`` (output column → source column: the identity's anonymous-id columns) reaches
+    :data:`CONTACTS_QUERY` as ``aliases``, a list of ``(expression, quoted output)`` pairs; ``variables``
+    are structural (counts and flags shaping the query, never values). ``share_columns`` defaults to every
+    configured column existing as text (rendering without a connection); ``export`` (``personalize``,
+    ``hook``) reads the properties only the other export uses as NULL.
     """
-    reader = ColumnReader(share, share_columns)
+    reader = ColumnReader(share, share_columns, export)
     sql = (
         _templates()
         .get_template(template_name)
         .render(
             database=quote_identifier(share.database),
             read=reader,
-            aliases=reader.anonymous_ids(dict(aliases or {})),
+            aliases=reader.anonymous_ids(dict(aliases or {})) if template_name == CONTACTS_QUERY else [],
             **variables,
         )
     )
@@ -153,8 +158,8 @@ class ShareSession:
     other errors (timeouts, a lost connection) stay retryable.
     """
 
-    def __init__(self, connection: Any, share: ShareConfig):
-        self.connection, self.share = connection, share
+    def __init__(self, connection: Any, share: ShareConfig, export: str | None = None):
+        self.connection, self.share, self.export = connection, share, export
         self._columns: ShareColumns | None = None
 
     @property
@@ -170,10 +175,15 @@ class ShareSession:
                 self._columns = ShareColumns.from_rows(cursor.fetchall())
         return self._columns
 
+    def _rendered(
+        self, template_name: str, aliases: Mapping[str, str] | None, variables: dict[str, Any]
+    ) -> tuple[str, ColumnReader]:
+        return render_query(template_name, self.share, aliases, self.columns, self.export, **variables)
+
     def render(self, template_name: str, aliases: Mapping[str, str] | None = None, **variables: Any) -> str:
         """An ``include/sql`` query rendered for the share's columns; :class:`ShareSchemaError` naming every
         required table and column it lacks."""
-        sql, reader = render_query(template_name, self.share, aliases, self.columns, **variables)
+        sql, reader = self._rendered(template_name, aliases, variables)
         if reader.missing_required:
             raise ShareSchemaError(f"{template_name}: {missing_message(self.share, reader.missing_required)}")
         return sql
@@ -186,7 +196,7 @@ class ShareSession:
         optional ones missing (those fields read as NULL), for the run's report."""
         missing: dict[tuple, MissingColumn] = {}
         for template_name, aliases, variables in queries:
-            reader = render_query(template_name, self.share, aliases, self.columns, **variables)[1]
+            reader = self._rendered(template_name, aliases, variables)[1]
             missing.update(reader.missing)
         if required := [each for each in missing.values() if each.required]:
             raise ShareSchemaError(missing_message(self.share, required))
@@ -291,7 +301,8 @@ def _sql_type(values: pd.Series) -> str:
 
 
 @contextmanager
-def share_session(share: ShareConfig, conn_id: str) -> Generator[ShareSession]:
-    """A :class:`ShareSession` on one connection through ``conn_id``, closed on leaving."""
+def share_session(share: ShareConfig, conn_id: str, export: str | None = None) -> Generator[ShareSession]:
+    """A :class:`ShareSession` (for ``export``'s queries, if given) on one connection through ``conn_id``,
+    closed on leaving."""
     with closing(ShareHook(snowflake_conn_id=conn_id).get_conn()) as connection:
-        yield ShareSession(connection, share)
+        yield ShareSession(connection, share, export)
