@@ -26,7 +26,10 @@ IDENTITY = CONFIG.identity
 @pytest.fixture(scope="module")
 def share(tmp_path_factory):
     share_dir = tmp_path_factory.mktemp("identity-share")
-    generate_share(share_dir, contacts=1500, products=150, days=45, events_per_day=200, dirty_share=0.05)
+    # all text: the identity stage must survive ages that are not numbers (and report them: hubspot/age)
+    generate_share(
+        share_dir, contacts=1500, products=150, days=45, events_per_day=200, dirty_share=0.05, all_text=True
+    )
     with running_emulator(share_dir) as emulator:
         yield emulator
 
