@@ -105,7 +105,7 @@ def test_hook_column_names_from_the_metrics_file_are_rejected(field, tmp_path):
 
 # the share's database (quoted), the column reader (hubspot_pipeline.share.columns: quoted names, its own
 # constant expressions) and the queries' structure
-TEMPLATE_VARIABLES = {"database", "read", "aliases", "event_sets", "filter_types", "line_items"}
+TEMPLATE_VARIABLES = {"database", "read", "event_sets", "filter_types", "line_items"}
 # the warehouse-unload mode's: table names, the row rules' structure, CSV columns, the unload's location
 TEMPLATE_VARIABLES |= {"result_table", "event_types", "user_map", "deal_candidates", "rules", "columns"}
 TEMPLATE_VARIABLES |= {"table", "stage", "path", "query", "max_file_size", "paged"}

@@ -10,7 +10,7 @@ SELECT
     TO_VARCHAR(OBJECTID) AS CONTACT_ID,
     {{ read.text("contacts", "external_id") }} AS EXTERNAL_ID,
     {{ read.text("contacts", "email") }} AS EMAIL,
-{%- for source, alias in aliases %}
+{%- for source, alias in read.anonymous_ids() %}
     {{ source }} AS {{ alias }},
 {%- endfor %}
     {{ read.text("contacts", "age") }} AS AGE,

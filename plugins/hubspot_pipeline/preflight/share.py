@@ -75,13 +75,13 @@ def read_or_note(findings: dict, what: str, read):
 def schema_gaps(config: PipelineConfig, columns: ShareColumns) -> list[MissingColumn]:
     """Every table, system column and property the exports read that the share lacks (as the exports'
     :class:`ColumnReader` notes them), optional ones included."""
-    reader = ColumnReader(config.share, columns)
+    reader = ColumnReader(config.share, columns, anonymous_id_columns=config.identity.anonymous_id_columns)
     for table, spec in SHARE_TABLES.items():
         if spec.read_by_exports:  # PIPELINES is preflight's alone, read with whatever columns it has
             reader.table(table)
     for obj, field in PROPERTY_FIELDS:
         reader.text(obj, field)
-    reader.anonymous_ids(config.identity.anonymous_id_columns)
+    reader.anonymous_ids()
     return list(reader.missing.values())
 
 

@@ -17,7 +17,7 @@ with (``read``), which
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,8 +95,15 @@ def quoted(name: str) -> str:
 class ColumnReader:
     """The SQL reading the share's tables and properties for one rendered query (see the module)."""
 
-    def __init__(self, share: ShareConfig, columns: ShareColumns, export: str | None = None):
+    def __init__(
+        self,
+        share: ShareConfig,
+        columns: ShareColumns,
+        export: str | None = None,
+        anonymous_id_columns: Mapping[str, str] | None = None,
+    ):
         self.share, self.columns, self.export = share, columns, export
+        self.anonymous_id_columns = dict(anonymous_id_columns or {})  # output alias → contacts column
         self.missing: dict[tuple[str, str | None, str], MissingColumn] = {}
 
     def table_name(self, table: str) -> str:
@@ -128,12 +135,12 @@ class ColumnReader:
             return "CAST(NULL AS NUMBER)"
         return as_number(qualify(alias, column), data_type)
 
-    def anonymous_ids(self, aliases: dict[str, str]) -> list[tuple[str, str]]:
+    def anonymous_ids(self) -> list[tuple[str, str]]:
         """``(expression, quoted alias)`` for each anonymous-id property (``identity.anonymous_ids``): text,
-        NULL when the share lacks it (they are optional)."""
+        NULL when the share lacks it (they are optional). Noted only when a template reads them."""
         table = SHARE_TABLES["contacts"].name
         pairs = []
-        for name, column in aliases.items():
+        for name, column in self.anonymous_id_columns.items():
             data_type = self.columns.type_of(table, column)
             if data_type is None:
                 self._note(

@@ -83,9 +83,6 @@ def quote_identifier(name: str) -> str:
     return '"' + sql_identifier(name, "identifier") + '"'
 
 
-CONTACTS_QUERY = "share/contacts.sql"  # the one query reading the anonymous-id properties (``aliases``)
-
-
 def render_query(
     template_name: str,
     share: ShareConfig,
@@ -97,20 +94,19 @@ def render_query(
     """Render ``include/sql/<template_name>`` for the share's columns (never values); return the SQL and its
     :class:`ColumnReader`, which holds the tables and columns it found missing.
 
-    ``aliases`` (output column → source column: the identity's anonymous-id columns) reaches
-    :data:`CONTACTS_QUERY` as ``aliases``, a list of ``(expression, quoted output)`` pairs; ``variables``
-    are structural (counts and flags shaping the query, never values). ``share_columns`` defaults to every
-    configured column existing as text (rendering without a connection); ``export`` (``personalize``,
-    ``hook``) reads the properties only the other export uses as NULL.
+    ``aliases`` (output column → source column: the identity's anonymous-id columns) are read by a
+    template that calls ``read.anonymous_ids()`` (``share/contacts.sql``); ``variables`` are structural
+    (counts and flags shaping the query, never values). ``share_columns`` defaults to every configured
+    column existing as text (rendering without a connection); ``export`` (``personalize``, ``hook``)
+    reads the properties only the other export uses as NULL.
     """
-    reader = ColumnReader(share, share_columns, export)
+    reader = ColumnReader(share, share_columns, export, aliases)
     sql = (
         _templates()
         .get_template(template_name)
         .render(
             database=quote_identifier(share.database),
             read=reader,
-            aliases=reader.anonymous_ids(dict(aliases or {})) if template_name == CONTACTS_QUERY else [],
             **variables,
         )
     )
