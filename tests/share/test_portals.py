@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -29,17 +30,14 @@ from hubspot_pipeline.local.generator.minimal_portal import (
     generate_minimal_portal_share,
 )
 from hubspot_pipeline.preflight import run_preflight
-from tests.corpus.dag_runs import DAG_CONF, HOOK, PERSONALIZE, both_dags, serving
+from tests.corpus.catalogue import EXPORT_DATE
+from tests.corpus.dag_runs import HOOK, PERSONALIZE, both_dags, run_dag, serving
 from tests.personalize.output_rules import check_training_folder
 
 HERE = Path(__file__).parent
-END_DATE = datetime(2024, 6, 30).date()
+END_DATE = EXPORT_DATE  # the date both DAGs export (tests.corpus.dag_runs.DAG_CONF)
 SIZE = {"contacts": 300, "companies": 30, "products": 60, "days": 30, "events_per_day": 80}
-CONF = {
-    PERSONALIZE: {**DAG_CONF[PERSONALIZE], "export_date": END_DATE.isoformat()},
-    HOOK: {**DAG_CONF[HOOK], "metric_date": END_DATE.isoformat()},
-}
-_RUNS = iter(range(10_000))
+_RUNS = itertools.count()
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +50,8 @@ def run_both(dags, share_dir: Path, objects: Path, settings: dict | None = None)
     states = {}
     with serving(share_dir, objects, settings):
         for dag_id in (PERSONALIZE, HOOK):
-            logical_date = datetime(2024, 7, 1, tzinfo=UTC).replace(minute=next(_RUNS) % 60)
-            states[dag_id] = str(dags[dag_id].test(logical_date=logical_date, run_conf=CONF[dag_id]).state)
+            logical_date = datetime(2024, 7, 1, tzinfo=UTC) + timedelta(minutes=next(_RUNS))
+            states[dag_id] = str(run_dag(dags[dag_id], logical_date).state)
     return states
 
 
