@@ -187,10 +187,6 @@ class ColumnReader:
     def missing_required(self) -> list[MissingColumn]:
         return [each for each in self.missing.values() if each.required]
 
-    @property
-    def empty_optional(self) -> list[MissingColumn]:
-        return [each for each in self.missing.values() if not each.required]
-
 
 def qualify(alias: str, column: str) -> str:
     """``alias."COLUMN"``, or ``"COLUMN"`` without an alias."""
